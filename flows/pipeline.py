@@ -1,0 +1,60 @@
+"""The pipeline flow: split -> baseline (-> the later stages as they land), one MLflow run tree."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from flows.stages import baseline_stage, split_stage
+from flows.tasks import connect
+from training.config import PipelineConfig
+from training.progress import say
+from training.selection import StageResult
+
+# The flow's parameters are the config's fields, with the config's defaults (one source of truth).
+D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
+
+
+@dataclass
+class PipelineResult:
+    experiment: str
+    tracking_uri: str
+    pipeline_run_id: str
+    fingerprint: str
+    metric: str
+    stages: list[StageResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@flow(name="training-pipeline")
+def training_pipeline(
+    data: str = D["data"], target: str | None = D["target"], task: str = D["task"],
+    profile: str = D["profile"], seed: int = D["seed"], epochs: int | None = D["epochs"],
+    batch_size: int | None = D["batch_size"], metric: str | None = D["metric"],
+    direction: str | None = D["direction"], train_fraction: float = D["train_fraction"],
+    val_fraction: float = D["val_fraction"], test_fraction: float = D["test_fraction"],
+    experiment: str = D["experiment"], model_name: str = D["model_name"], tracking_uri: str | None = D["tracking_uri"],
+) -> PipelineResult:
+    """Run every stage on one split, each stage starting from the previous stage's winner."""
+    config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
+    started = time.perf_counter()
+    tracker = connect(config)
+    name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+    tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or "")}
+    say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}")
+    with tracker.run(name, tags=tags) as run_id:
+        tracker.log_params(run_id, config.model_dump())
+        split = split_stage(config, run_id)
+        stages = [baseline_stage(config, run_id)]
+        metric = stages[0].metric
+        tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
+        tracker.set_tags(run_id, {"winner.stage": stages[-1].stage, "winner.variant": stages[-1].winner.name,
+                                  "winner.run_id": stages[-1].winner.run_id})
+    seconds = time.perf_counter() - started
+    say(f"pipeline finished in {seconds:.1f}s")
+    return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
+                          fingerprint=split["fingerprint"], metric=metric, stages=stages, seconds=seconds)

@@ -1,0 +1,69 @@
+"""Stage flows. Each runs alone (as a deployment) or as a step of the pipeline, and hands on its winner."""
+
+from __future__ import annotations
+
+import time
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from flows.tasks import connect, prepare_data, train_candidate
+from training.config import PipelineConfig
+from training.progress import say
+from training.selection import StageResult, comparison_table, select_winner, verdict
+from training.spec import ModelSpec
+from training.tracking import markdown_table
+from training.variants import baseline_spec
+
+
+@flow(name="split-stage")
+def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> dict:
+    """Load, validate and split the data; record rows, class balance, fingerprint and preprocessing."""
+    started = time.perf_counter()
+    prepared = prepare_data(config)
+    split, tracker = prepared.split, connect(config)
+    with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
+        tracker.log_split(run_id, split, prepared.dataset.frame, prepared.dataset.target)
+    if pipeline_run_id:
+        tracker.set_tags(pipeline_run_id, {"data.fingerprint": split.fingerprint})
+    say(f"stage split: {split.dataset_name} ({split.task}), rows {split.rows}, fingerprint {split.fingerprint}, "
+        f"{time.perf_counter() - started:.1f}s")
+    return {"run_id": run_id, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
+
+
+def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec], config: PipelineConfig,
+                        pipeline_run_id: str | None, reference: str | None) -> StageResult:
+    """Train every candidate under one stage run, pick the winner, record the comparison."""
+    started = time.perf_counter()
+    split = prepare_data(config).split
+    selection = config.selection(split.task)
+    tracker = connect(config)
+    say(f"stage {stage} started: {len(candidates)} candidate(s), selecting on {selection.metric} "
+        f"({selection.direction})")
+    with tracker.run(stage, parent_id=pipeline_run_id, tags={"stage": stage}) as stage_run_id:
+        tracker.log_params(stage_run_id, {"candidates": ", ".join(candidates), "reference": reference or "",
+                                          "metric": selection.metric, "direction": selection.direction})
+        results = [train_candidate(stage, name, spec, split, selection, config.seed, tracker, stage_run_id)
+                   for name, spec in candidates.items()]
+        winner = select_winner(results, selection)
+        result = StageResult(stage=stage, run_id=stage_run_id, metric=selection.metric,
+                             direction=selection.direction, candidates=results, winner=winner,
+                             reference=reference, seconds=time.perf_counter() - started)
+        tracker.log_stage(stage_run_id, result, selection)
+    table = comparison_table(results, selection, winner.name)
+    create_markdown_artifact(
+        key=f"{stage}-comparison",
+        markdown=f"# Stage `{stage}`\n\n{verdict(result)}\n\nMLflow stage run: `{stage_run_id}` "
+                 f"({tracker.tracking_uri})\n\n{markdown_table(table.drop(columns=['run_id']))}",
+        description=f"{stage}: candidates compared on {selection.metric}",
+    )
+    say(f"stage {stage} finished in {result.seconds:.1f}s: {verdict(result)}")
+    return result
+
+
+@flow(name="baseline-stage")
+def baseline_stage(config: PipelineConfig, pipeline_run_id: str | None = None,
+                   base: ModelSpec | None = None) -> StageResult:
+    """Train the baseline spec once and diagnose it."""
+    return run_candidate_stage("baseline", {"base": base or baseline_spec(config)}, config, pipeline_run_id,
+                               reference="base")

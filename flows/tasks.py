@@ -1,0 +1,72 @@
+"""The Prefect tasks the stage flows are wired from."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from training.config import PipelineConfig, Selection
+from training.data import Dataset, load_dataset
+from training.fit import fit
+from training.progress import say
+from training.selection import CandidateResult
+from training.spec import ModelSpec
+from training.split import Split, make_split
+from training.tracking import Tracker, resolve_tracking_uri
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    dataset: Dataset
+    split: Split
+
+
+_prepared: dict[tuple, PreparedData] = {}
+_prepared_lock = threading.Lock()
+
+
+def _data_key(config: PipelineConfig) -> tuple:
+    """What the split depends on; a file's size and mtime stand in for its contents."""
+    path = Path(config.data)
+    stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
+    return (config.data, stamp, config.target, config.task, config.fractions, config.seed)
+
+
+# Not a Prefect-persisted cache: results would be pickled to disk on every call. Within one process
+# (the pipeline, or a stage flow run alone) the split is computed once and shared by every stage.
+@task(cache_policy=NO_CACHE)
+def prepare_data(config: PipelineConfig) -> PreparedData:
+    """Load, validate and split the data (once per process for the same data and config)."""
+    key = _data_key(config)
+    with _prepared_lock:
+        if key not in _prepared:
+            dataset = load_dataset(config.data, config.target, config.task)
+            _prepared.clear()  # keep one table in memory, not one per config ever seen
+            _prepared[key] = PreparedData(dataset, make_split(dataset, config.fractions, config.seed))
+        return _prepared[key]
+
+
+def connect(config: PipelineConfig) -> Tracker:
+    return Tracker(resolve_tracking_uri(config.tracking_uri), config.experiment)
+
+
+@task(cache_policy=NO_CACHE)
+def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, selection: Selection, seed: int,
+                    tracker: Tracker, stage_run_id: str) -> CandidateResult:
+    """Train one variant through the single fit path and record it as a child of its stage run."""
+    say(f"  {stage}/{name} started: {spec.describe()}, {spec.epochs} epochs")
+    with tracker.candidate_run(name, stage_run_id, tags={"stage": stage, "variant": name}) as run_id:
+        tracker.log_params(run_id, spec.params())
+        result = fit(spec, split, selection, seed=seed, callbacks=[tracker.epoch_logger(run_id)])
+        model_uri = tracker.log_candidate(run_id, result, split, selection, title=f"{stage}/{name}")
+    say(f"  {stage}/{name} finished: {selection.metric} {result.score:.4f}, best epoch "
+        f"{result.diagnosis.best_epoch}/{result.epochs_run}, {result.diagnosis.regime}, {result.fit_seconds:.1f}s")
+    return CandidateResult(
+        name=name, spec=spec, run_id=run_id, model_uri=model_uri, score=result.score,
+        val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
+        param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
+    )

@@ -1,0 +1,51 @@
+import pytest
+from pydantic import ValidationError
+
+from training.config import ConfigError, PipelineConfig, Selection
+
+
+def test_defaults_follow_the_profile():
+    config = PipelineConfig()
+    assert config.fractions == (0.64, 0.16, 0.20)
+    assert (config.resolved_epochs, config.resolved_batch_size) == (30, 32)
+    assert PipelineConfig(profile="quick").resolved_epochs == 3
+    assert PipelineConfig(profile="quick", epochs=7).resolved_epochs == 7
+
+
+def test_selection_defaults_per_task():
+    config = PipelineConfig()
+    assert config.selection("classification") == Selection("val_accuracy", "max")
+    assert config.selection("regression") == Selection("val_loss", "min")
+    assert PipelineConfig(metric="val_mae").selection("regression") == Selection("val_mae", "min")
+
+
+def test_metric_must_exist_for_the_task():
+    with pytest.raises(ConfigError, match="val_mae.*classification.*val_loss"):
+        PipelineConfig(metric="val_mae").selection("classification")
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"train_fraction": 0.5}, "sum to 1"),
+        ({"val_fraction": 0}, "greater than 0"),
+        ({"test_fraction": -0.2}, "greater than 0"),
+        ({"epochs": 0}, "greater than 0"),
+        ({"batch_size": -1}, "greater than 0"),
+        ({"profile": "huge"}, "quick"),
+        ({"task": "clustering"}, "classification"),
+        ({"metric": "accuracy"}, "validation metric"),
+        ({"direction": "up"}, "max"),
+        ({"unknown": 1}, "Extra inputs"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_field_named(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        PipelineConfig(**fields)
+
+
+def test_better_respects_direction_and_nan():
+    assert Selection("val_accuracy", "max").better(0.9, 0.8)
+    assert Selection("val_loss", "min").better(0.1, 0.2)
+    assert not Selection("val_loss", "min").better(float("nan"), 0.2)
+    assert Selection("val_loss", "min").better(0.2, float("nan"))

@@ -1,0 +1,52 @@
+import pytest
+
+from training.model import build_model
+from training.spec import ModelSpec
+
+
+def layer_kinds(model):
+    return [type(layer).__name__ for layer in model.layers[1:]]
+
+
+def test_baseline_has_dense_and_activation_only():
+    model = build_model(ModelSpec(units=(128, 64)), n_features=64, task="classification", n_classes=10)
+    assert layer_kinds(model) == ["Dense", "Activation", "Dense", "Activation", "Dense"]
+    assert model.output_shape == (None, 10)
+    assert [layer.units for layer in model.layers if type(layer).__name__ == "Dense"] == [128, 64, 10]
+
+
+def test_block_order_is_dropout_dense_batchnorm_activation():
+    spec = ModelSpec(units=(32, 16), dropout=0.3, batchnorm=True)
+    model = build_model(spec, n_features=8, task="classification", n_classes=3)
+    block = ["Dropout", "Dense", "BatchNormalization", "Activation"]
+    assert layer_kinds(model) == block + block + ["Dense"]
+    assert model.get_layer("block1_dropout").rate == 0.3
+    assert model.get_layer("block1_dense").use_bias is False  # batchnorm's beta replaces the bias
+
+
+def test_regression_head_and_loss():
+    model = build_model(ModelSpec(units=(8,)), n_features=4, task="regression")
+    assert model.output_shape == (None, 1)
+    assert model.loss == "mse"
+
+
+def test_optimizers():
+    for name, cls in (("adam", "Adam"), ("sgd", "SGD"), ("rmsprop", "RMSprop")):
+        model = build_model(ModelSpec(units=(4,), optimizer=name, learning_rate=0.01), 3, "regression")
+        assert type(model.optimizer).__name__ == cls
+        assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"units": ()}, "units"), ({"dropout": 1.0}, "dropout"), ({"optimizer": "lbfgs"}, "optimizer"),
+    ({"learning_rate": 0}, "learning_rate"), ({"schedule": "step", "reduce_on_plateau": True}, "reduce_on_plateau"),
+])
+def test_invalid_specs(fields, message):
+    with pytest.raises(ValueError, match=message):
+        ModelSpec(**fields)
+
+
+def test_spec_params_are_flat():
+    params = ModelSpec(units=[256, 128, 64]).params()
+    assert params["units"] == "256-128-64" and params["layers"] == 3
+    assert "notes" not in params

@@ -1,0 +1,112 @@
+"""The one typed run configuration. Prefect validates flow parameters with pydantic, so this is pydantic too."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+TaskName = Literal["auto", "classification", "regression"]
+ProfileName = Literal["quick", "standard", "full"]
+Direction = Literal["max", "min"]
+
+BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a run does. `quick` is for tests and smoke runs, `full` for nightly GPU runs."""
+
+    epochs: int
+    batch_size: int
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(epochs=3, batch_size=64),
+    "standard": Profile(epochs=30, batch_size=32),
+    "full": Profile(epochs=100, batch_size=32),
+}
+
+# The metrics a model reports per task; selection must name the validation twin of one of them.
+TASK_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss", "mae")}
+HIGHER_IS_BETTER = {"accuracy"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which validation metric picks winners, and whether higher is better."""
+
+    metric: str
+    direction: Direction
+
+    def better(self, a: float, b: float) -> bool:
+        """True when score `a` is strictly better than `b`."""
+        if math.isnan(a):
+            return False
+        if math.isnan(b):
+            return True
+        return a > b if self.direction == "max" else a < b
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message names the field and the allowed values."""
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: str = Field("digits", description="A bundled scikit-learn data set name or a CSV/Parquet path.")
+    target: str | None = Field(None, description="Target column; bundled data sets default to 'target'.")
+    task: TaskName = Field("auto", description="auto infers classification or regression from the target.")
+    train_fraction: float = Field(0.64, gt=0, lt=1)
+    val_fraction: float = Field(0.16, gt=0, lt=1)
+    test_fraction: float = Field(0.20, gt=0, lt=1)
+    seed: int = Field(42, ge=0)
+    profile: ProfileName = "standard"
+    epochs: PositiveInt | None = Field(None, description="Overrides the profile's epochs.")
+    batch_size: PositiveInt | None = Field(None, description="Overrides the profile's batch size.")
+    metric: str | None = Field(None, description="Selection metric, e.g. val_accuracy; default per task.")
+    direction: Direction | None = Field(None, description="max or min; default follows the metric.")
+    experiment: str = Field("keras-mlops", min_length=1)
+    model_name: str = Field("keras-mlops-model", min_length=1)
+    tracking_uri: str | None = Field(None, description="MLflow tracking URI; default is the local mlruns/ store.")
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_is_validation(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("val_"):
+            raise ValueError(f"metric {value!r} must be a validation metric such as 'val_accuracy' or 'val_loss'")
+        return value
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> PipelineConfig:
+        total = self.train_fraction + self.val_fraction + self.test_fraction
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"split fractions must sum to 1, got train {self.train_fraction} + val {self.val_fraction}"
+                f" + test {self.test_fraction} = {total:g}"
+            )
+        return self
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs or PROFILES[self.profile].epochs
+
+    @property
+    def resolved_batch_size(self) -> int:
+        return self.batch_size or PROFILES[self.profile].batch_size
+
+    @property
+    def fractions(self) -> tuple[float, float, float]:
+        return (self.train_fraction, self.val_fraction, self.test_fraction)
+
+    def selection(self, task: str) -> Selection:
+        """The metric and direction that pick winners for `task` (known once the data is loaded)."""
+        allowed = [f"val_{name}" for name in TASK_METRICS[task]]
+        metric = self.metric or ("val_accuracy" if task == "classification" else "val_loss")
+        if metric not in allowed:
+            raise ConfigError(f"metric {metric!r} is not reported for {task}; choose one of {allowed}")
+        direction = self.direction or ("max" if metric.removeprefix("val_") in HIGHER_IS_BETTER else "min")
+        return Selection(metric=metric, direction=direction)

@@ -1,0 +1,81 @@
+"""The one function that trains any spec on a split. Every stage, the tuner and the final retrain use it."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from training.config import Selection
+from training.diagnosis import Diagnosis, diagnose
+from training.model import build_model
+from training.schedules import training_callbacks
+from training.spec import ModelSpec
+from training.split import Split
+
+
+@dataclass
+class FitResult:
+    model: keras.Model
+    history: dict[str, list[float]]  # per epoch: loss, val_loss, metric, val_metric, learning_rate
+    val_scores: dict[str, float]  # the returned model evaluated on the validation split
+    score: float  # val_scores[selection.metric]: what selection compares
+    diagnosis: Diagnosis
+    fit_seconds: float  # time inside model.fit only
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history["loss"])
+
+    @property
+    def param_count(self) -> int:
+        return int(self.model.count_params())
+
+
+def fit(
+    spec: ModelSpec,
+    split: Split,
+    selection: Selection,
+    *,
+    seed: int,
+    callbacks: list[keras.callbacks.Callback] | tuple = (),
+    workdir: Path | None = None,
+) -> FitResult:
+    """Build `spec`, train it on the split's train rows, validate on its val rows; nothing else."""
+    # Seed right before building: the same spec, split and seed give the same weights and shuffles.
+    keras.utils.set_random_seed(seed)
+    model = build_model(spec, split.n_features, split.task, split.n_classes)
+    with tempfile.TemporaryDirectory(prefix="fit-", dir=workdir) as scratch:
+        started = time.perf_counter()
+        keras_history = model.fit(
+            split.x_train,
+            split.y_train,
+            validation_data=(split.x_val, split.y_val),
+            epochs=spec.epochs,
+            batch_size=spec.batch_size,
+            callbacks=training_callbacks(spec, selection, Path(scratch)) + list(callbacks),
+            verbose=0,  # progress is one line per candidate, not Keras' per-batch bars
+        )
+        fit_seconds = time.perf_counter() - started
+    history = {key: [float(v) for v in values] for key, values in keras_history.history.items()}
+    evaluated = model.evaluate(split.x_val, split.y_val, batch_size=max(spec.batch_size, 256), verbose=0,
+                               return_dict=True)
+    val_scores = {f"val_{k}": float(v) for k, v in evaluated.items()}
+    return FitResult(
+        model=model,
+        history=history,
+        val_scores=val_scores,
+        score=val_scores.get(selection.metric, float("nan")),
+        diagnosis=diagnose(history, selection),
+        fit_seconds=fit_seconds,
+    )
+
+
+def predict_scores(model: keras.Model, x: np.ndarray, task: str) -> np.ndarray:
+    """Class probabilities for classification, one value per row for regression."""
+    out = model.predict(x, batch_size=1024, verbose=0)
+    return out if task == "classification" else out.reshape(-1)

@@ -1,0 +1,41 @@
+"""build_model(spec) -> a compiled keras.Model. Pure: no tracking, no I/O."""
+
+from __future__ import annotations
+
+import keras
+
+from training.spec import ModelSpec
+
+
+def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
+    if spec.optimizer == "sgd":
+        # Plain SGD without momentum crawls on these problems; the course pairs SGD with momentum 0.9.
+        return keras.optimizers.SGD(learning_rate=spec.learning_rate, momentum=0.9)
+    if spec.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=spec.learning_rate)
+    return keras.optimizers.Adam(learning_rate=spec.learning_rate)
+
+
+def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0) -> keras.Model:
+    """Hidden blocks in the course's order: Dropout -> Dense -> BatchNormalization -> Activation."""
+    inputs = keras.Input(shape=(n_features,), name="features")
+    x = inputs
+    for i, units in enumerate(spec.units, start=1):
+        if spec.dropout > 0:
+            x = keras.layers.Dropout(spec.dropout, name=f"block{i}_dropout")(x)
+        # With batch normalization right after, the Dense bias is redundant (BN's beta plays its part).
+        x = keras.layers.Dense(units, use_bias=not spec.batchnorm, name=f"block{i}_dense")(x)
+        if spec.batchnorm:
+            x = keras.layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
+        x = keras.layers.Activation(spec.activation, name=f"block{i}_{spec.activation}")(x)
+    if task == "classification":
+        if n_classes < 2:
+            raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
+        outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        outputs = keras.layers.Dense(1, name="output")(x)
+        loss, metrics = "mse", ["mae"]
+    model = keras.Model(inputs, outputs, name="mlp")
+    model.compile(optimizer=make_optimizer(spec), loss=loss, metrics=metrics)
+    return model

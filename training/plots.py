@@ -1,0 +1,57 @@
+"""Learning-curve figures from histories. Pure: returns matplotlib figures, the tracker saves them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on workers or CI; must precede pyplot
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def learning_curves(history: dict[str, list[float]], metric: str, title: str, best_epoch: int | None = None) -> Figure:
+    """Loss, the task metric and the learning rate per epoch, train against validation."""
+    epochs = list(range(1, len(history["loss"]) + 1))
+    base = metric.removeprefix("val_")
+    panels = [("loss", "loss")]
+    if base != "loss" and base in history:
+        panels.append((base, base))
+    has_lr = "learning_rate" in history
+    fig, axes = plt.subplots(1, len(panels) + has_lr, figsize=(4.2 * (len(panels) + has_lr), 3.4), squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels, strict=False):
+        ax.plot(epochs, history[key], label=f"train {label}")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], label=f"val {label}")
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
+        ax.set_xlabel("epoch")
+        ax.set_title(label)
+        ax.legend(fontsize=8)
+    if has_lr:
+        ax = axes[0][-1]
+        ax.plot(epochs, history["learning_rate"], color="tab:green")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title("learning rate")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], metric: str, title: str) -> Figure:
+    """Every candidate's validation curve of the selection metric on one axis."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, history in histories.items():
+        values = history.get(metric, [])
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def close(fig: Figure) -> None:
+    plt.close(fig)

@@ -1,0 +1,24 @@
+"""Progress lines a person can follow: one per stage and per candidate as it starts and ends."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+logger = logging.getLogger("keras_mlops")
+
+
+def show_progress_on_console() -> None:
+    """Print progress lines on stderr (the CLI calls this; a Prefect worker forwards the logger instead)."""
+    if any(getattr(h, "_keras_mlops", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
+    handler._keras_mlops = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def say(message: str) -> None:
+    logger.info(message)

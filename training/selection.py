@@ -1,0 +1,88 @@
+"""Candidate results, picking a stage's winner, and the comparison table. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from training.config import Selection
+from training.diagnosis import Diagnosis
+from training.spec import ModelSpec
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    spec: ModelSpec
+    run_id: str
+    model_uri: str
+    score: float  # the logged model's score on the selection metric (validation split)
+    val_scores: dict[str, float]
+    diagnosis: Diagnosis
+    fit_seconds: float
+    param_count: int
+    epochs_run: int
+    history: dict[str, list[float]] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    run_id: str
+    metric: str
+    direction: str
+    candidates: list[CandidateResult]
+    winner: CandidateResult
+    reference: str | None  # name of the incoming base among the candidates, if any
+    seconds: float
+
+    @property
+    def reference_result(self) -> CandidateResult | None:
+        return next((c for c in self.candidates if c.name == self.reference), None)
+
+
+def select_winner(candidates: list[CandidateResult], selection: Selection) -> CandidateResult:
+    """The best score wins; a tie goes to the smaller model, then to the earlier candidate."""
+    if not candidates:
+        raise ValueError("a stage needs at least one candidate")
+    winner = candidates[0]
+    for candidate in candidates[1:]:
+        if selection.better(candidate.score, winner.score) or (
+            candidate.score == winner.score and candidate.param_count < winner.param_count
+        ):
+            winner = candidate
+    return winner
+
+
+def comparison_table(candidates: list[CandidateResult], selection: Selection, winner: str) -> pd.DataFrame:
+    """One row per candidate, best first, with what a person compares in the UI."""
+    rows = [
+        {
+            "variant": c.name,
+            "winner": "yes" if c.name == winner else "",
+            selection.metric: c.score,
+            "best_epoch": c.diagnosis.best_epoch,
+            "epochs": c.epochs_run,
+            "regime": c.diagnosis.regime,
+            "params": c.param_count,
+            "fit_seconds": round(c.fit_seconds, 2),
+            "spec": c.spec.describe(),
+            "run_id": c.run_id,
+        }
+        for c in candidates
+    ]
+    table = pd.DataFrame(rows)
+    return table.sort_values(selection.metric, ascending=selection.direction == "min", kind="stable")
+
+
+def verdict(result: StageResult) -> str:
+    """One sentence: which variant won, by how much over the incoming base, and why."""
+    winner, base = result.winner, result.reference_result
+    if base is None or base.name == winner.name:
+        why = "the incoming base stayed best" if base is not None else "best of the candidates"
+        return (f"{winner.name} wins with {result.metric} {winner.score:.4f} ({why}); "
+                f"{winner.diagnosis.advice}")
+    delta = winner.score - base.score
+    return (f"{winner.name} wins with {result.metric} {winner.score:.4f}, {delta:+.4f} over the base "
+            f"{base.name} ({base.score:.4f}); {winner.diagnosis.advice}")

@@ -1,0 +1,288 @@
+"""Every MLflow call of the project: tracking URI, run tree, params, per-epoch metrics, plots, models.
+
+The run tree is pipeline run -> one stage run per stage -> one candidate run per variant or trial.
+Pipeline and stage runs are created through the client with explicit ids, so no fluent "active run"
+is ever left open in a thread; candidate runs name their parent explicitly, which also works from
+another thread or process. Every run is ended on the way out, FAILED when an exception passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import mlflow
+import mlflow.keras
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import DatasetInput, InputTag, Metric, RunStatus
+from mlflow.models import infer_signature
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from training import plots
+from training.config import Selection
+from training.fit import FitResult
+from training.preprocessing import Preprocessor
+from training.selection import StageResult, comparison_table, verdict
+from training.split import Split
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Packages a served model needs; given explicitly because inferring them re-imports TensorFlow in a
+# subprocess and costs 6-9 s per logged model (see STACK.md).
+MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
+
+
+def project_root() -> Path:
+    """The checkout when the package is installed from one (editable), else the working directory."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{project_root() / 'mlruns' / 'mlflow.db'}"
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else the local store under mlruns/."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def ui_command(tracking_uri: str) -> str:
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"open {tracking_uri}"
+    return f"make ui   (or: mlflow ui --backend-store-uri {tracking_uri} --host 127.0.0.1 --port 5000)"
+
+
+def _local_artifact_root(tracking_uri: str) -> Path | None:
+    """For a local SQLite store, artifacts go beside the database, wherever the command was started."""
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "experiment"
+
+
+def model_requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+class Tracker:
+    """One experiment on one tracking server."""
+
+    def __init__(self, tracking_uri: str, experiment: str):
+        self.tracking_uri = tracking_uri
+        if artifacts := _local_artifact_root(tracking_uri):
+            artifacts.mkdir(parents=True, exist_ok=True)
+        # The fluent API (used for model logging) reads the global URI; set it to the same store.
+        mlflow.set_tracking_uri(tracking_uri)
+        self.client = MlflowClient(tracking_uri)
+        self.experiment_name = experiment
+        self.experiment_id = self._experiment_id(experiment)
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                self.client.restore_experiment(found.experiment_id)
+            return found.experiment_id
+        location = None
+        if root := _local_artifact_root(self.tracking_uri):
+            location = (root / _slug(name)).as_uri()
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except mlflow.exceptions.MlflowException:
+            # Another process created it between our lookup and create.
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def run(self, name: str, parent_id: str | None = None, tags: dict[str, str] | None = None) -> Iterator[str]:
+        """A client-managed run; yields its id and always ends it (FAILED or KILLED when interrupted)."""
+        all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+        if parent_id:
+            all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
+        run_id = run.info.run_id
+        try:
+            yield run_id
+        except (KeyboardInterrupt, SystemExit):
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+            raise
+        except BaseException:
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+            raise
+        self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+    @contextlib.contextmanager
+    def candidate_run(self, name: str, stage_run_id: str, tags: dict[str, str]) -> Iterator[str]:
+        """A candidate run, active in this thread's fluent stack so that `log_model` links to it."""
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, parent_run_id=stage_run_id,
+                              tags=tags) as active:
+            yield active.info.run_id
+
+    # --- logging ----------------------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: dict) -> None:
+        self.client.log_batch(run_id, params=[mlflow.entities.Param(k, str(v)) for k, v in params.items()])
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None]
+        )
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        self.client.log_batch(run_id, tags=[mlflow.entities.RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_dict(self, run_id: str, data: dict, path: str) -> None:
+        self.client.log_dict(run_id, data, path)
+
+    def log_text(self, run_id: str, text: str, path: str) -> None:
+        self.client.log_text(run_id, text, path)
+
+    def log_figure(self, run_id: str, figure, path: str) -> None:
+        try:
+            self.client.log_figure(run_id, figure, path)
+        finally:
+            plots.close(figure)
+
+    def log_table(self, run_id: str, table: pd.DataFrame, stem: str) -> None:
+        """A comparison table as CSV (for tools) and Markdown (for people)."""
+        buffer = io.StringIO()
+        table.to_csv(buffer, index=False)
+        self.log_text(run_id, buffer.getvalue(), f"{stem}.csv")
+        self.log_text(run_id, markdown_table(table), f"{stem}.md")
+
+    def log_dataset(self, run_id: str, frame: pd.DataFrame, name: str, source: str, target: str,
+                    context: str, digest: str) -> None:
+        with warnings.catch_warnings():
+            # A bundled set's source is a name, not a URI, and its integer labels make MLflow hint about
+            # missing values in integer columns; neither says anything about this data set.
+            warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
+            warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")
+            dataset = mlflow.data.from_pandas(frame, source=source, targets=target, name=name, digest=digest)
+            entity = dataset._to_mlflow_entity()
+        self.client.log_inputs(run_id, datasets=[
+            DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
+        ])
+
+    def epoch_logger(self, run_id: str) -> EpochLogger:
+        return EpochLogger(self.client, run_id)
+
+    def log_keras_model(self, model: keras.Model, sample: np.ndarray, preprocessor: Preprocessor) -> str:
+        """Log the model (keras flavor, signature, explicit requirements) and its preprocessing, in the
+        active candidate run; returns the model URI (`models:/m-...` in MLflow 3)."""
+        sample = np.asarray(sample[:8])
+        signature = infer_signature(sample, model.predict(sample, verbose=0))
+        info = mlflow.keras.log_model(model, name="model", signature=signature,
+                                      pip_requirements=model_requirements())
+        mlflow.log_dict(preprocessor.to_dict(), "preprocessing/preprocessor.json")
+        return info.model_uri
+
+    # --- what each level records ------------------------------------------------------------------
+
+    def log_split(self, run_id: str, split: Split, source_frame: pd.DataFrame, target: str) -> None:
+        """Row counts, class balance, fingerprint, imputation counts, the data set, the preprocessing."""
+        self.log_params(run_id, {"dataset": split.dataset_name, "source": split.source, "task": split.task,
+                                 "target": target, "n_features": split.n_features,
+                                 "n_classes": split.n_classes, "fingerprint": split.fingerprint})
+        metrics = {f"rows_{name}": n for name, n in split.rows.items()}
+        metrics["rows_dropped_missing_target"] = split.dropped_missing_target
+        for name, counts in split.imputed.items():
+            metrics[f"imputed_values_{name}"] = sum(counts.values())
+        self.log_metrics(run_id, metrics)
+        self.set_tags(run_id, {"data.fingerprint": split.fingerprint})
+        self.log_dict(run_id, {"rows": split.rows, "class_balance": split.class_balance(),
+                               "imputed": split.imputed, "dropped_missing_target": split.dropped_missing_target,
+                               "feature_names": split.preprocessor.feature_names}, "split/summary.json")
+        self.log_dict(run_id, split.preprocessor.to_dict(), "preprocessing/preprocessor.json")
+        self.log_dataset(run_id, source_frame, name=split.dataset_name, source=split.source, target=target,
+                         context="source", digest=split.fingerprint)
+
+    def log_candidate(self, run_id: str, result: FitResult, split: Split, selection: Selection,
+                      title: str) -> str:
+        """Scores, diagnosis, learning curves and the model of a trained candidate; returns the model URI."""
+        diagnosis = result.diagnosis
+        metrics = {f"model_{k}": v for k, v in result.val_scores.items()}
+        metrics.update(fit_seconds=result.fit_seconds, epochs_run=result.epochs_run,
+                       param_count=result.param_count, best_epoch=diagnosis.best_epoch,
+                       generalization_gap=diagnosis.gap)
+        metrics[f"best_{selection.metric}"] = diagnosis.best_score
+        self.log_metrics(run_id, metrics)
+        self.set_tags(run_id, {**diagnosis.tags(), "data.fingerprint": split.fingerprint,
+                               "selection.metric": selection.metric, "selection.direction": selection.direction})
+        self.log_figure(run_id, plots.learning_curves(result.history, selection.metric, title,
+                                                      diagnosis.best_epoch), "plots/learning_curves.png")
+        return self.log_keras_model(result.model, split.x_val, split.preprocessor)
+
+    def log_stage(self, run_id: str, result: StageResult, selection: Selection) -> None:
+        """The stage's comparison table, its overlaid validation curves, and which variant won and why."""
+        winner = result.winner
+        self.log_metrics(run_id, {f"best_{selection.metric}": winner.score, "candidates": len(result.candidates),
+                                  "stage_seconds": result.seconds})
+        self.set_tags(run_id, {"winner": winner.name, "winner.run_id": winner.run_id,
+                               "winner.model_uri": winner.model_uri, "winner.regime": winner.diagnosis.regime,
+                               "verdict": verdict(result), "mlflow.note.content": verdict(result)})
+        self.log_table(run_id, comparison_table(result.candidates, selection, winner.name), "comparison")
+        self.log_figure(run_id, plots.overlaid_validation_curves(
+            {c.name: c.history for c in result.candidates}, selection.metric, f"{result.stage}: validation"),
+            "plots/validation_curves.png")
+
+    # --- reading back -----------------------------------------------------------------------------
+
+    def child_runs(self, parent_id: str) -> list:
+        return self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'",
+            max_results=1000)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Sends each epoch's logs (losses, metrics, learning rate) to a run with `step` = epoch, 1-based.
+
+    Stateless apart from its target, so Keras Tuner's deep copies of callbacks stay correct.
+    """
+
+    def __init__(self, client: MlflowClient, run_id: str):
+        super().__init__()
+        self.client = client
+        self.run_id = run_id
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, float(v), now, epoch + 1) for k, v in (logs or {}).items()
+                   if isinstance(v, (int, float, np.floating, np.integer))]
+        if metrics:
+            self.client.log_batch(self.run_id, metrics=metrics)
+
+    def __deepcopy__(self, memo):
+        # The MLflow client holds a store connection that must not be copied; share it.
+        return EpochLogger(self.client, self.run_id)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub-style Markdown table without the optional `tabulate` dependency."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(str(c) for c in table.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def to_json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
