@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+import pytest
+from mlflow import MlflowClient
+
+from flows.__main__ import build_parser, config_from_args, main
+
+
+def test_help_explains_every_flag():
+    out = subprocess.run([sys.executable, "-m", "flows", "run", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for flag in ("--data", "--target", "--task", "--profile", "--tracking-uri", "--experiment", "--model-name",
+                 "--seed", "--epochs", "--metric"):
+        assert flag in out
+
+
+def test_args_become_the_typed_config():
+    args = build_parser().parse_args(["run", "--data", "wine", "--profile", "quick", "--seed", "3"])
+    config = config_from_args(args)
+    assert (config.data, config.profile, config.seed, config.target) == ("wine", "quick", 3, None)
+
+
+def test_invalid_configuration_exits_2_and_names_the_field(capsys):
+    assert main(["run", "--epochs", "0"]) == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_missing_file_fails_cleanly(prefect_harness, tracking_uri, tmp_path, capsys):
+    missing = tmp_path / "missing.csv"
+    code = main(["run", "--data", str(missing), "--target", "y", "--tracking-uri", tracking_uri,
+                 "--experiment", "cli-test"])
+    assert code == 2
+    assert f"data file '{missing}' does not exist" in capsys.readouterr().err
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("cli-test").experiment_id])
+    assert {r.info.status for r in runs} == {"FAILED"}  # nothing left RUNNING
