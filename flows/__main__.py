@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--experiment", default="keras-mlops", help="MLflow experiment name (default: keras-mlops)")
     run.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
     run.add_argument("--seed", type=int, default=42, help="seed of the split and of every fit (default: 42)")
+    run.add_argument("--max-parallel", type=int, default=1,
+                     help="candidates of a stage trained at once; TensorFlow's threads are shared between them "
+                          "(default: 1, right for a CPU machine)")
     return parser
 
 
@@ -40,7 +43,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     fields = {"data": args.data, "target": args.target, "task": args.task, "profile": args.profile,
               "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
-              "model_name": args.model_name, "seed": args.seed}
+              "model_name": args.model_name, "seed": args.seed,
+              "max_parallel": args.max_parallel}
     return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.stages import baseline_stage, split_stage
+from flows.stages import baseline_stage, capacity_stage, regularization_stage, schedule_stage, split_stage
 from flows.tasks import connect
 from training.config import PipelineConfig
 from training.progress import say
+from training.runtime import limit_tensorflow_threads
 from training.selection import StageResult
 
 # The flow's parameters are the config's fields, with the config's defaults (one source of truth).
@@ -32,16 +33,30 @@ class PipelineResult:
 
 @flow(name="training-pipeline")
 def training_pipeline(
-    data: str = D["data"], target: str | None = D["target"], task: str = D["task"],
-    profile: str = D["profile"], seed: int = D["seed"], epochs: int | None = D["epochs"],
-    batch_size: int | None = D["batch_size"], metric: str | None = D["metric"],
-    direction: str | None = D["direction"], train_fraction: float = D["train_fraction"],
-    val_fraction: float = D["val_fraction"], test_fraction: float = D["test_fraction"],
-    experiment: str = D["experiment"], model_name: str = D["model_name"], tracking_uri: str | None = D["tracking_uri"],
+    data: str = D["data"],
+    target: str | None = D["target"],
+    task: str = D["task"],
+    profile: str = D["profile"],
+    seed: int = D["seed"],
+    epochs: int | None = D["epochs"],
+    batch_size: int | None = D["batch_size"],
+    metric: str | None = D["metric"],
+    direction: str | None = D["direction"],
+    train_fraction: float = D["train_fraction"],
+    val_fraction: float = D["val_fraction"],
+    test_fraction: float = D["test_fraction"],
+    experiment: str = D["experiment"],
+    model_name: str = D["model_name"],
+    tracking_uri: str | None = D["tracking_uri"],
+    capacity_units: list[list[int]] | None = D["capacity_units"],
+    dropout_rates: list[float] | None = D["dropout_rates"],
+    schedule_variants: list[str] | None = D["schedule_variants"],
+    max_parallel: int = D["max_parallel"],
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner."""
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
+    limit_tensorflow_threads(config.max_parallel)
     tracker = connect(config)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or "")}
@@ -50,6 +65,9 @@ def training_pipeline(
         tracker.log_params(run_id, config.model_dump())
         split = split_stage(config, run_id)
         stages = [baseline_stage(config, run_id)]
+        # Each stage starts from the previous stage's winner.
+        for stage in (capacity_stage, regularization_stage, schedule_stage):
+            stages.append(stage(config, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
         tracker.set_tags(run_id, {"winner.stage": stages[-1].stage, "winner.variant": stages[-1].winner.name,

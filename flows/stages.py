@@ -6,14 +6,15 @@ import time
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
 
 from flows.tasks import connect, prepare_data, train_candidate
 from training.config import PipelineConfig
 from training.progress import say
-from training.selection import StageResult, comparison_table, select_winner, verdict
+from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
 from training.spec import ModelSpec
 from training.tracking import markdown_table
-from training.variants import baseline_spec
+from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid
 
 
 @flow(name="split-stage")
@@ -43,27 +44,64 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec], config: Pi
     with tracker.run(stage, parent_id=pipeline_run_id, tags={"stage": stage}) as stage_run_id:
         tracker.log_params(stage_run_id, {"candidates": ", ".join(candidates), "reference": reference or "",
                                           "metric": selection.metric, "direction": selection.direction})
-        results = [train_candidate(stage, name, spec, split, selection, config.seed, tracker, stage_run_id)
-                   for name, spec in candidates.items()]
+        results = train_all(stage, candidates, split, selection, config, tracker, stage_run_id)
         winner = select_winner(results, selection)
         result = StageResult(stage=stage, run_id=stage_run_id, metric=selection.metric,
                              direction=selection.direction, candidates=results, winner=winner,
                              reference=reference, seconds=time.perf_counter() - started)
         tracker.log_stage(stage_run_id, result, selection)
     table = comparison_table(results, selection, winner.name)
+    table["variant"] = [f"[{name}]({tracker.run_link(run_id)})" for name, run_id in zip(table["variant"],
+                                                                                        table["run_id"], strict=True)]
     create_markdown_artifact(
         key=f"{stage}-comparison",
-        markdown=f"# Stage `{stage}`\n\n{verdict(result)}\n\nMLflow stage run: `{stage_run_id}` "
-                 f"({tracker.tracking_uri})\n\n{markdown_table(table.drop(columns=['run_id']))}",
+        markdown=f"# Stage `{stage}`\n\n{verdict(result)}\n\nMLflow stage run: [{stage_run_id}]"
+                 f"({tracker.run_link(stage_run_id)})\n\n{markdown_table(table.drop(columns=['run_id']))}",
         description=f"{stage}: candidates compared on {selection.metric}",
     )
     say(f"stage {stage} finished in {result.seconds:.1f}s: {verdict(result)}")
     return result
 
 
+def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, config: PipelineConfig, tracker,
+              stage_run_id: str) -> list[CandidateResult]:
+    """Every candidate, at most `max_parallel` at once; results in the grid's order."""
+    if config.max_parallel == 1:
+        # In this thread: deterministic, and no thread pool to reason about on a CPU machine.
+        return [train_candidate(stage, name, spec, split, selection, config.seed, tracker, stage_run_id)
+                for name, spec in candidates.items()]
+    futures: list[PrefectFuture] = []
+    for name, spec in candidates.items():
+        in_flight = [f for f in futures if not f.state.is_final()]
+        if len(in_flight) >= config.max_parallel:
+            in_flight[0].wait()  # the oldest frees its slot first, as candidates are of similar size
+        futures.append(train_candidate.submit(stage, name, spec, split, selection, config.seed, tracker,
+                                              stage_run_id))
+    return [future.result() for future in futures]
+
+
 @flow(name="baseline-stage")
 def baseline_stage(config: PipelineConfig, pipeline_run_id: str | None = None,
                    base: ModelSpec | None = None) -> StageResult:
     """Train the baseline spec once and diagnose it."""
-    return run_candidate_stage("baseline", {"base": base or baseline_spec(config)}, config, pipeline_run_id,
-                               reference="base")
+    return run_candidate_stage("baseline", {BASE: base or baseline_spec(config)}, config, pipeline_run_id,
+                               reference=BASE)
+
+
+@flow(name="capacity-stage")
+def capacity_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
+    """Grow and shrink the network around the base: fewer and more layers, narrower and wider units."""
+    return run_candidate_stage("capacity", capacity_grid(base, config), config, pipeline_run_id, reference=BASE)
+
+
+@flow(name="regularization-stage")
+def regularization_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
+    """Dropout rates, batch normalization, and both, on the capacity winner."""
+    return run_candidate_stage("regularization", regularization_grid(base, config), config, pipeline_run_id,
+                               reference=BASE)
+
+
+@flow(name="schedule-stage")
+def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
+    """Learning-rate decay (exponential, step), ReduceLROnPlateau, EarlyStopping, best-epoch checkpoint."""
+    return run_candidate_stage("schedule", schedule_grid(base, config), config, pipeline_run_id, reference=BASE)

@@ -72,12 +72,42 @@ class PipelineConfig(BaseModel):
     experiment: str = Field("keras-mlops", min_length=1)
     model_name: str = Field("keras-mlops-model", min_length=1)
     tracking_uri: str | None = Field(None, description="MLflow tracking URI; default is the local mlruns/ store.")
+    capacity_units: list[tuple[PositiveInt, ...]] | None = Field(
+        None, description="Capacity sweep networks, e.g. [[32], [256, 128, 64]]; default per profile.")
+    dropout_rates: list[float] | None = Field(None, description="Regularization dropout rates; default per profile.")
+    schedule_variants: list[str] | None = Field(
+        None, description="Schedule/callback variants by name (see training.variants); default per profile.")
+    max_parallel: PositiveInt = Field(1, description="Candidates of a stage trained at once (1 on CPU).")
 
     @field_validator("metric")
     @classmethod
     def _metric_is_validation(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("val_"):
             raise ValueError(f"metric {value!r} must be a validation metric such as 'val_accuracy' or 'val_loss'")
+        return value
+
+    @field_validator("capacity_units")
+    @classmethod
+    def _units_not_empty(cls, value):
+        if value is not None and (not value or any(len(units) == 0 for units in value)):
+            raise ValueError("capacity_units must list networks with at least one layer each, e.g. [[32], [64, 64]]")
+        return value
+
+    @field_validator("dropout_rates")
+    @classmethod
+    def _rates_in_range(cls, value):
+        if value is not None and (not value or any(not 0 < rate < 1 for rate in value)):
+            raise ValueError(f"dropout_rates must be rates in (0, 1), got {value}")
+        return value
+
+    @field_validator("schedule_variants")
+    @classmethod
+    def _known_schedules(cls, value):
+        from training.variants import SCHEDULE_VARIANTS
+
+        unknown = [name for name in value or [] if name not in SCHEDULE_VARIANTS]
+        if unknown:
+            raise ValueError(f"unknown schedule variant(s) {unknown}; choose from {list(SCHEDULE_VARIANTS)}")
         return value
 
     @model_validator(mode="after")

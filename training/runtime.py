@@ -31,3 +31,22 @@ QUIET_DEFAULTS = {
 def apply_environment_defaults() -> None:
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def limit_tensorflow_threads(max_parallel: int, cores: int | None = None) -> int | None:
+    """Share the cores between candidates trained at once, so parallel fits don't fight over threads.
+
+    TensorFlow accepts this only before its runtime starts (the first op); later calls change nothing,
+    and the return value says so (None). Returns the intra-op thread count that was set.
+    """
+    if max_parallel <= 1:
+        return None
+    import tensorflow as tf
+
+    threads = max(1, (cores or os.cpu_count() or 1) // max_parallel)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
+    except RuntimeError:
+        return None
+    return threads

@@ -84,5 +84,5 @@ def verdict(result: StageResult) -> str:
         return (f"{winner.name} wins with {result.metric} {winner.score:.4f} ({why}); "
                 f"{winner.diagnosis.advice}")
     delta = winner.score - base.score
-    return (f"{winner.name} wins with {result.metric} {winner.score:.4f}, {delta:+.4f} over the base "
+    return (f"{winner.name} wins with {result.metric} {winner.score:.4f}, {delta:+.4f} over the incoming "
             f"{base.name} ({base.score:.4f}); {winner.diagnosis.advice}")

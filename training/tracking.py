@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, InputTag, Metric, RunStatus
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
+from mlflow.types import Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from training import plots
@@ -105,6 +106,11 @@ class Tracker:
             # Another process created it between our lookup and create.
             return self.client.get_experiment_by_name(name).experiment_id
 
+    def run_link(self, run_id: str) -> str:
+        """Where a person opens the run: the tracking server, or `make ui` on the local store."""
+        base = self.tracking_uri if self.tracking_uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}"
+
     # --- runs -------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -181,11 +187,15 @@ class Tracker:
     def epoch_logger(self, run_id: str) -> EpochLogger:
         return EpochLogger(self.client, run_id)
 
-    def log_keras_model(self, model: keras.Model, sample: np.ndarray, preprocessor: Preprocessor) -> str:
+    def log_keras_model(self, model: keras.Model, preprocessor: Preprocessor) -> str:
         """Log the model (keras flavor, signature, explicit requirements) and its preprocessing, in the
         active candidate run; returns the model URI (`models:/m-...` in MLflow 3)."""
-        sample = np.asarray(sample[:8])
-        signature = infer_signature(sample, model.predict(sample, verbose=0))
+        # The signature comes from the model's shapes: inferring it from a prediction would trace a new
+        # predict function for every candidate.
+        signature = ModelSignature(
+            inputs=Schema([TensorSpec(np.dtype("float32"), (-1, *model.input_shape[1:]), "features")]),
+            outputs=Schema([TensorSpec(np.dtype("float32"), (-1, *model.output_shape[1:]))]),
+        )
         info = mlflow.keras.log_model(model, name="model", signature=signature,
                                       pip_requirements=model_requirements())
         mlflow.log_dict(preprocessor.to_dict(), "preprocessing/preprocessor.json")
@@ -225,7 +235,7 @@ class Tracker:
                                "selection.metric": selection.metric, "selection.direction": selection.direction})
         self.log_figure(run_id, plots.learning_curves(result.history, selection.metric, title,
                                                       diagnosis.best_epoch), "plots/learning_curves.png")
-        return self.log_keras_model(result.model, split.x_val, split.preprocessor)
+        return self.log_keras_model(result.model, split.preprocessor)
 
     def log_stage(self, run_id: str, result: StageResult, selection: Selection) -> None:
         """The stage's comparison table, its overlaid validation curves, and which variant won and why."""

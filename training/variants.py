@@ -1,11 +1,94 @@
-"""The stage grids as data: named specs made from a base with dataclasses.replace."""
+"""The stage grids as data: named specs made from a base with dataclasses.replace.
+
+A grid is a table name -> spec; the name becomes the MLflow run name. The incoming base is always the
+candidate named "base", so a stage can never hand on a worse model than it received.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from training.config import PipelineConfig
 from training.spec import ModelSpec
+
+BASE = "base"
+
+# Capacity: the network grown and shrunk, units shrinking by layer, blocks repeated in a pattern.
+CAPACITY_UNITS = {
+    "quick": [(32,), (256, 128, 64)],
+    "standard": [(32,), (64, 64), (256, 128, 64), (512, 256, 128, 64)],
+    "full": [(32,), (64,), (64, 64), (256, 128, 64), (128, 128, 128), (512, 256, 128, 64),
+             (1024, 512, 256, 128)],
+}
+
+# Regularization: (dropout rate, batch normalization) pairs, in the block order Dropout -> Dense -> BN -> Act.
+REGULARIZATION = {
+    "quick": [(0.2, False), (0.0, True)],
+    "standard": [(0.2, False), (0.3, False), (0.5, False), (0.0, True), (0.3, True)],
+    "full": [(0.2, False), (0.3, False), (0.5, False), (0.0, True), (0.2, True), (0.3, True), (0.5, True)],
+}
+
+# Schedules and callbacks, as spec fields; the constant rate is the base itself.
+SCHEDULE_VARIANTS: dict[str, dict] = {
+    "exponential-decay": {"schedule": "exponential", "decay_rate": 0.5, "decay_every": 10},
+    "step-halve-every-5": {"schedule": "step", "decay_rate": 0.5, "decay_every": 5},
+    "step-tenth-every-20": {"schedule": "step", "decay_rate": 0.1, "decay_every": 20},
+    "reduce-on-plateau": {"reduce_on_plateau": True, "patience": 4},
+    "early-stopping": {"early_stopping": True, "patience": 5},
+    "checkpoint-best": {"checkpoint_best": True},
+}
+SCHEDULES_BY_PROFILE = {
+    "quick": ["step-halve-every-5", "early-stopping"],
+    "standard": ["exponential-decay", "step-halve-every-5", "reduce-on-plateau", "early-stopping",
+                 "checkpoint-best"],
+    "full": list(SCHEDULE_VARIANTS),
+}
+
+# Callbacks and schedules belong to the schedule stage; earlier stages compare networks on equal terms.
+PLAIN_TRAINING = {"schedule": "constant", "reduce_on_plateau": False, "early_stopping": False,
+                  "checkpoint_best": False}
 
 
 def baseline_spec(config: PipelineConfig) -> ModelSpec:
     """The baseline of the course: two shrinking hidden layers, no dropout, no batch normalization."""
     return ModelSpec(units=(128, 64), epochs=config.resolved_epochs, batch_size=config.resolved_batch_size)
+
+
+def units_name(units: tuple[int, ...]) -> str:
+    return "units-" + "-".join(str(u) for u in units)
+
+
+def capacity_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
+    """The base plus smaller and larger networks (the config's `capacity_units`, else the profile's)."""
+    grid = {BASE: base}
+    for units in config.capacity_units or CAPACITY_UNITS[config.profile]:
+        units = tuple(units)
+        if units != base.units:
+            grid[units_name(units)] = replace(base, units=units)
+    return grid
+
+
+def regularization_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
+    """The base plus dropout rates, batch normalization, and both together."""
+    if config.dropout_rates is not None:
+        pairs = [(rate, False) for rate in config.dropout_rates] + [(0.0, True)]
+        pairs += [(rate, True) for rate in config.dropout_rates[1:2]]
+    else:
+        pairs = REGULARIZATION[config.profile]
+    grid = {BASE: base}
+    for rate, batchnorm in pairs:
+        if (rate, batchnorm) == (base.dropout, base.batchnorm):
+            continue
+        name = "+".join(part for part in (f"dropout-{rate:g}" if rate else "", "batchnorm" if batchnorm else "")
+                        if part)
+        grid[name] = replace(base, dropout=rate, batchnorm=batchnorm)
+    return grid
+
+
+def schedule_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
+    """The base at a constant rate plus decay schedules and callbacks (the config's `schedule_variants`)."""
+    base = replace(base, **PLAIN_TRAINING)
+    grid = {BASE: base}
+    for name in config.schedule_variants or SCHEDULES_BY_PROFILE[config.profile]:
+        grid[name] = replace(base, **SCHEDULE_VARIANTS[name])
+    return grid

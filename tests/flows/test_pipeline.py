@@ -17,23 +17,77 @@ def pipeline_run(prefect_harness, tmp_path_factory):
     return result, MlflowClient(uri), uri
 
 
+QUICK_GRIDS = {
+    "baseline": ["base"],
+    "capacity": ["base", "units-32", "units-256-128-64"],
+    "regularization": ["base", "dropout-0.2", "batchnorm"],
+    "schedule": ["base", "step-halve-every-5", "early-stopping"],
+}
+
+
 def test_run_tree(pipeline_run):
     result, client, _ = pipeline_run
     experiment = client.get_experiment_by_name("pipeline-test")
     runs = client.search_runs([experiment.experiment_id])
-    by_id = {r.info.run_id: r for r in runs}
     assert all(r.info.status == "FINISHED" for r in runs)
-    pipeline = by_id[result.pipeline_run_id]
+    pipeline = next(r for r in runs if r.info.run_id == result.pipeline_run_id)
     assert pipeline.data.tags["stage"] == "pipeline"
     assert pipeline.data.tags["data.fingerprint"] == result.fingerprint
     assert pipeline.data.tags["prefect.flow_run_id"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.pipeline_run_id]
-    assert sorted(r.data.tags["stage"] for r in children) == ["baseline", "split"]
-    baseline = next(r for r in children if r.data.tags["stage"] == "baseline")
-    candidates = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == baseline.info.run_id]
-    assert [(r.info.run_name, r.data.tags["stage"]) for r in candidates] == [("base", "baseline")]
-    assert baseline.data.tags["winner"] == "base"
-    assert len(runs) == 4
+    assert sorted(r.data.tags["stage"] for r in children) == sorted(["split", *QUICK_GRIDS])
+    for stage in children:
+        if stage.data.tags["stage"] == "split":
+            continue
+        name = stage.data.tags["stage"]
+        candidates = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == stage.info.run_id]
+        assert sorted(r.info.run_name for r in candidates) == sorted(QUICK_GRIDS[name]), name
+        assert all(r.data.tags["stage"] == name for r in candidates)
+        assert all(r.data.tags["diagnosis.regime"] for r in candidates)
+    assert len(runs) == 1 + 1 + sum(1 + len(grid) for grid in QUICK_GRIDS.values())
+
+
+def test_each_winner_is_the_best_by_the_metric_and_starts_the_next_stage(pipeline_run):
+    result, client, _ = pipeline_run
+    assert [s.stage for s in result.stages] == list(QUICK_GRIDS)
+    for stage in result.stages:
+        scores = {r.info.run_name: r.data.metrics["model_val_accuracy"]
+                  for r in client.search_runs([client.get_run(stage.run_id).info.experiment_id],
+                                              f"tags.mlflow.parentRunId = '{stage.run_id}'")}
+        assert scores[stage.winner.name] == max(scores.values())
+        assert "base" in scores
+        assert client.get_run(stage.run_id).data.tags["winner"] == stage.winner.name
+    for previous, stage in zip(result.stages, result.stages[1:], strict=False):
+        base = next(c for c in stage.candidates if c.name == "base")
+        assert base.spec.units == previous.winner.spec.units
+        assert base.spec.dropout == previous.winner.spec.dropout
+
+
+def test_stage_run_has_comparison_table_and_overlaid_curves(pipeline_run):
+    result, client, _ = pipeline_run
+    capacity = result.stages[1]
+    paths = {a.path for a in client.list_artifacts(capacity.run_id)} | {
+        a.path for a in client.list_artifacts(capacity.run_id, "plots")}
+    assert {"comparison.csv", "comparison.md", "plots/validation_curves.png"} <= paths
+    table = client.download_artifacts(capacity.run_id, "comparison.csv")
+    import pandas as pd
+
+    frame = pd.read_csv(table)
+    assert sorted(frame["variant"]) == sorted(QUICK_GRIDS["capacity"])
+    assert frame.iloc[0]["variant"] == capacity.winner.name  # best first
+    assert "over the incoming base" in client.get_run(capacity.run_id).data.tags["verdict"] or (
+        capacity.winner.name == "base")
+
+
+def test_prefect_markdown_artifacts(pipeline_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as prefect:
+        artifacts = prefect.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[f"{stage}-comparison" for stage in QUICK_GRIDS])))
+    assert {a.key for a in artifacts} == {f"{stage}-comparison" for stage in QUICK_GRIDS}
+    assert all("#/experiments/" in a.data for a in artifacts)
 
 
 def test_split_run_records_the_data(pipeline_run):
@@ -54,6 +108,7 @@ def test_candidate_has_spec_curves_diagnosis_and_model(pipeline_run):
     candidate = result.stages[0].winner
     run = client.get_run(candidate.run_id)
     assert run.data.params["units"] == "128-64"
+    assert result.stages[1].winner.spec.units in {(128, 64), (32,), (256, 128, 64)}
     assert run.data.params["epochs"] == "3"
     assert run.data.params["dropout"] == "0.0"
     for key in ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate"):
