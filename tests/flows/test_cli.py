@@ -27,12 +27,14 @@ def test_invalid_configuration_exits_2_and_names_the_field(capsys):
 
 
 @pytest.mark.e2e
-def test_missing_file_fails_cleanly(prefect_harness, tracking_uri, tmp_path, capsys):
+def test_missing_file_fails_cleanly(tracking_uri, tmp_path):
+    # The real command in its own process (with its own temporary Prefect API), as a user runs it.
     missing = tmp_path / "missing.csv"
-    code = main(["run", "--data", str(missing), "--target", "y", "--tracking-uri", tracking_uri,
-                 "--experiment", "cli-test"])
-    assert code == 2
-    assert f"data file '{missing}' does not exist" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "flows", "run", "--data", str(missing), "--target", "y", "--tracking-uri", tracking_uri,
+         "--experiment", "cli-test"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"error: data file '{missing}' does not exist" in done.stderr
     client = MlflowClient(tracking_uri)
     runs = client.search_runs([client.get_experiment_by_name("cli-test").experiment_id])
     assert {r.info.status for r in runs} == {"FAILED"}  # nothing left RUNNING
