@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+STORE  ?= $(CURDIR)/mlruns/mlflow.db
 ARGS   ?=
 
 # Reinstall only when pyproject.toml changed (or the venv is missing): the stamps record the last install.
@@ -42,8 +43,9 @@ lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check flows training tuning tests
 
 ui: $(INSTALLED)
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
-		--host 127.0.0.1 --port $(PORT) --workers 1
+	@mkdir -p $(dir $(STORE))
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_DISABLE_TELEMETRY=true \
+		$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STORE) --host 127.0.0.1 --port $(PORT) --workers 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info

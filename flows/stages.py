@@ -11,6 +11,7 @@ from prefect.futures import PrefectFuture
 from flows.tasks import connect, prepare_data, train_candidate
 from training.config import PipelineConfig
 from training.progress import say
+from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
 from training.spec import ModelSpec
 from training.tracking import markdown_table
@@ -36,6 +37,7 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec], config: Pi
                         pipeline_run_id: str | None, reference: str | None) -> StageResult:
     """Train every candidate under one stage run, pick the winner, record the comparison."""
     started = time.perf_counter()
+    limit_tensorflow_threads(config.max_parallel)  # a stage flow may run alone, before any TensorFlow op
     split = prepare_data(config).split
     selection = config.selection(split.task)
     tracker = connect(config)
