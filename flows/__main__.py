@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-parallel", type=int, default=1,
                      help="candidates of a stage trained at once; TensorFlow's threads are shared between them "
                           "(default: 1, right for a CPU machine)")
+    run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
+                     help="Keras Tuner algorithm of the tuning stage (default: hyperband)")
+    run.add_argument("--max-trials", type=int, help="trials of a random or bayesian search (default per profile)")
     return parser
 
 
@@ -44,7 +47,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
               "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
               "model_name": args.model_name, "seed": args.seed,
-              "max_parallel": args.max_parallel}
+              "max_parallel": args.max_parallel, "tuner": args.tuner, "max_trials": args.max_trials}
     return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.stages import baseline_stage, capacity_stage, regularization_stage, schedule_stage, split_stage
+from flows.stages import (
+    baseline_stage,
+    capacity_stage,
+    regularization_stage,
+    schedule_stage,
+    split_stage,
+    tuning_stage,
+)
 from flows.tasks import connect
 from training.config import PipelineConfig
 from training.progress import say
@@ -52,6 +59,10 @@ def training_pipeline(
     dropout_rates: list[float] | None = D["dropout_rates"],
     schedule_variants: list[str] | None = D["schedule_variants"],
     max_parallel: int = D["max_parallel"],
+    tuner: str = D["tuner"],
+    max_trials: int | None = D["max_trials"],
+    tuning_max_epochs: int | None = D["tuning_max_epochs"],
+    work_dir: str | None = D["work_dir"],
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner."""
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
@@ -66,7 +77,7 @@ def training_pipeline(
         split = split_stage(config, run_id)
         stages = [baseline_stage(config, run_id)]
         # Each stage starts from the previous stage's winner.
-        for stage in (capacity_stage, regularization_stage, schedule_stage):
+        for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
             stages.append(stage(config, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import time
+from collections.abc import Callable
+from dataclasses import replace
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
 
-from flows.tasks import connect, prepare_data, train_candidate
-from training.config import PipelineConfig
+from flows.tasks import connect, prepare_data, search_hyperparameters, train_candidate, tuning_directory
+from training.config import PipelineConfig, Selection
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
 from training.spec import ModelSpec
-from training.tracking import markdown_table
+from training.split import Split
+from training.tracking import Tracker, markdown_table
 from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid
 
 
@@ -33,17 +38,31 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
     return {"run_id": run_id, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
 
 
-def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec], config: PipelineConfig,
+CandidateSource = Callable[[Split, Selection, Tracker, str], dict[str, ModelSpec]]
+
+
+def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | CandidateSource, config: PipelineConfig,
                         pipeline_run_id: str | None, reference: str | None) -> StageResult:
-    """Train every candidate under one stage run, pick the winner, record the comparison."""
+    """Train every candidate under one stage run, pick the winner, record the comparison.
+
+    `candidates` is a grid, or a function that makes one inside the stage run (the tuning stage searches
+    there first). An unfinished run of this stage under the same pipeline run is resumed, not duplicated.
+    """
     started = time.perf_counter()
     limit_tensorflow_threads(config.max_parallel)  # a stage flow may run alone, before any TensorFlow op
     split = prepare_data(config).split
     selection = config.selection(split.task)
     tracker = connect(config)
-    say(f"stage {stage} started: {len(candidates)} candidate(s), selecting on {selection.metric} "
+    resume_id = tracker.unfinished_child(pipeline_run_id, stage)
+    say(f"stage {stage} {'resumed' if resume_id else 'started'}: selecting on {selection.metric} "
         f"({selection.direction})")
-    with tracker.run(stage, parent_id=pipeline_run_id, tags={"stage": stage}) as stage_run_id:
+    with tracker.run(stage, parent_id=pipeline_run_id, tags={"stage": stage}, resume_id=resume_id) as stage_run_id:
+        if resume_id:
+            # Candidates are retrained on resume (they are cheap next to a search); drop the old attempt's.
+            tracker.delete_children(stage_run_id, {"kind": "candidate"})
+        if callable(candidates):
+            candidates = candidates(split, selection, tracker, stage_run_id)
+        say(f"stage {stage}: {len(candidates)} candidate(s): {', '.join(candidates)}")
         tracker.log_params(stage_run_id, {"candidates": ", ".join(candidates), "reference": reference or "",
                                           "metric": selection.metric, "direction": selection.direction})
         results = train_all(stage, candidates, split, selection, config, tracker, stage_run_id)
@@ -107,3 +126,26 @@ def regularization_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_i
 def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
     """Learning-rate decay (exponential, step), ReduceLROnPlateau, EarlyStopping, best-epoch checkpoint."""
     return run_candidate_stage("schedule", schedule_grid(base, config), config, pipeline_run_id, reference=BASE)
+
+
+@flow(name="tuning-stage")
+def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
+    """Keras Tuner search from the incoming winner; candidates are the retrained best trial and the base."""
+
+    def search_then_candidates(split: Split, selection: Selection, tracker: Tracker, stage_run_id: str):
+        directory = tuning_directory(config, pipeline_run_id or stage_run_id)
+        summary = search_hyperparameters(config, base, split, selection, tracker, stage_run_id, directory)
+        tracker.log_search(stage_run_id, summary, selection, config.tuner)
+        chosen = {k: v for k, v in summary.best_values.items() if not k.startswith("tuner/")}
+        say(f"  tuning: {summary.trials} trial(s), {summary.epochs} epochs, best {selection.metric} "
+            f"{summary.best_score:.4f} with {chosen}")
+        # The best trial is retrained for the full epochs on the same path, like every candidate.
+        return {BASE: base, "best-trial": replace(summary.best_spec, epochs=base.epochs)}
+
+    result = run_candidate_stage("tuning", search_then_candidates, config, pipeline_run_id, reference=BASE)
+    # A finished search is in MLflow; its project folder only served to resume an interrupted one.
+    directory = tuning_directory(config, pipeline_run_id or result.run_id)
+    shutil.rmtree(directory, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        directory.parent.rmdir()
+    return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import task
@@ -16,7 +16,8 @@ from training.progress import say
 from training.selection import CandidateResult
 from training.spec import ModelSpec
 from training.split import Split, make_split
-from training.tracking import Tracker, resolve_tracking_uri
+from training.tracking import Tracker, project_root, resolve_tracking_uri
+from tuning.tuner import BUDGETS, SearchSummary, run_search
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, select
                     tracker: Tracker, stage_run_id: str) -> CandidateResult:
     """Train one variant through the single fit path and record it as a child of its stage run."""
     say(f"  {stage}/{name} started: {spec.describe()}, {spec.epochs} epochs")
-    with tracker.candidate_run(name, stage_run_id, tags={"stage": stage, "variant": name}) as run_id:
+    tags = {"stage": stage, "variant": name, "kind": "candidate"}
+    with tracker.candidate_run(name, stage_run_id, tags=tags) as run_id:
         tracker.log_params(run_id, spec.params())
         result = fit(spec, split, selection, seed=seed, callbacks=[tracker.epoch_logger(run_id)])
         model_uri = tracker.log_candidate(run_id, result, split, selection, title=f"{stage}/{name}")
@@ -70,3 +72,20 @@ def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, select
         val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
         param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
     )
+
+
+def tuning_directory(config: PipelineConfig, owner_run_id: str) -> Path:
+    """The tuner project of one pipeline run: resumed by a retry of that run, fresh for a new one."""
+    root = Path(config.work_dir) if config.work_dir else project_root() / ".work"
+    return root / owner_run_id / "tuning"
+
+
+@task(cache_policy=NO_CACHE)
+def search_hyperparameters(config: PipelineConfig, base: ModelSpec, split: Split, selection: Selection,
+                           tracker: Tracker, stage_run_id: str, directory: Path) -> SearchSummary:
+    """Run (or continue) the Keras Tuner search; every trial is a child run of the tuning stage."""
+    budget = BUDGETS[config.profile]
+    budget = replace(budget, max_trials=config.max_trials or budget.max_trials,
+                     max_epochs=config.tuning_max_epochs or budget.max_epochs)
+    say(f"  tuning: {config.tuner} search in {directory}")
+    return run_search(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id, config.seed)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator,
 TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
+TunerName = Literal["hyperband", "random", "bayesian"]
 
 BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -78,6 +79,12 @@ class PipelineConfig(BaseModel):
     schedule_variants: list[str] | None = Field(
         None, description="Schedule/callback variants by name (see training.variants); default per profile.")
     max_parallel: PositiveInt = Field(1, description="Candidates of a stage trained at once (1 on CPU).")
+    tuner: TunerName = Field("hyperband", description="Keras Tuner algorithm: hyperband, random or bayesian.")
+    max_trials: PositiveInt | None = Field(None, description="Trials of random/bayesian search; default per profile.")
+    tuning_max_epochs: PositiveInt | None = Field(
+        None, description="Hyperband's max epochs per model; default per profile.")
+    work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
+                                                   "checkout.")
 
     @field_validator("metric")
     @classmethod

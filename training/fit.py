@@ -44,11 +44,18 @@ def fit(
     seed: int,
     callbacks: list[keras.callbacks.Callback] | tuple = (),
     workdir: Path | None = None,
+    model: keras.Model | None = None,
+    initial_epoch: int = 0,
 ) -> FitResult:
-    """Build `spec`, train it on the split's train rows, validate on its val rows; nothing else."""
+    """Build `spec`, train it on the split's train rows, validate on its val rows; nothing else.
+
+    Keras Tuner passes the `model` it built from the same spec (with a previous round's weights, for
+    Hyperband) and the `initial_epoch` to continue from; everything else is the same path.
+    """
     # Seed right before building: the same spec, split and seed give the same weights and shuffles.
     keras.utils.set_random_seed(seed)
-    model = build_model(spec, split.n_features, split.task, split.n_classes)
+    if model is None:
+        model = build_model(spec, split.n_features, split.task, split.n_classes)
     with tempfile.TemporaryDirectory(prefix="fit-", dir=workdir) as scratch:
         started = time.perf_counter()
         keras_history = model.fit(
@@ -56,6 +63,7 @@ def fit(
             split.y_train,
             validation_data=(split.x_val, split.y_val),
             epochs=spec.epochs,
+            initial_epoch=initial_epoch,
             batch_size=spec.batch_size,
             callbacks=training_callbacks(spec, selection, Path(scratch)) + list(callbacks),
             verbose=0,  # progress is one line per candidate, not Keras' per-batch bars

@@ -53,5 +53,24 @@ def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], met
     return fig
 
 
+def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str, title: str) -> Figure:
+    """Each trial's score in the order the trials ran, with the best so far."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    values = [score for _, score in scores]
+    ax.plot(range(1, len(values) + 1), values, "o", label=f"trial {metric}")
+    pick = max if direction == "max" else min
+    best, running = [], None
+    for value in values:
+        running = value if running is None else pick(running, value)
+        best.append(running)
+    ax.step(range(1, len(best) + 1), best, where="post", label="best so far")
+    ax.set_xlabel("trial (in the order run)")
+    ax.set_ylabel(metric)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def close(fig: Figure) -> None:
     plt.close(fig)

@@ -114,13 +114,20 @@ class Tracker:
     # --- runs -------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def run(self, name: str, parent_id: str | None = None, tags: dict[str, str] | None = None) -> Iterator[str]:
-        """A client-managed run; yields its id and always ends it (FAILED or KILLED when interrupted)."""
-        all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
-        if parent_id:
-            all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
-        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
-        run_id = run.info.run_id
+    def run(self, name: str, parent_id: str | None = None, tags: dict[str, str] | None = None,
+            resume_id: str | None = None) -> Iterator[str]:
+        """A client-managed run; yields its id and always ends it (FAILED or KILLED when interrupted).
+
+        With `resume_id`, an unfinished run of an earlier attempt is reopened instead of a new one made.
+        """
+        if resume_id:
+            run_id = resume_id
+            self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+        else:
+            all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+            if parent_id:
+                all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
+            run_id = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
         try:
             yield run_id
         except (KeyboardInterrupt, SystemExit):
@@ -237,6 +244,28 @@ class Tracker:
                                                       diagnosis.best_epoch), "plots/learning_curves.png")
         return self.log_keras_model(result.model, split.preprocessor)
 
+    def log_trial(self, run_id: str, result: FitResult | None, selection: Selection) -> None:
+        """A tuner trial: its score and diagnosis (its curves came through the epoch logger)."""
+        if result is None:
+            return
+        self.log_metrics(run_id, {**{f"model_{k}": v for k, v in result.val_scores.items()},
+                                  "fit_seconds": result.fit_seconds, "epochs_run": result.epochs_run,
+                                  "param_count": result.param_count, f"best_{selection.metric}":
+                                  result.diagnosis.best_score})
+        self.set_tags(run_id, result.diagnosis.tags())
+
+    def log_search(self, run_id: str, summary, selection: Selection, tuner: str) -> None:
+        """The search summary (a tuning.tuner.SearchSummary) on the tuning stage run: trials, epochs spent,
+        best hyperparameters, score per trial."""
+        self.log_metrics(run_id, {"trials": summary.trials, "trial_epochs": summary.epochs,
+                                  f"best_trial_{selection.metric}": summary.best_score})
+        self.log_dict(run_id, {"tuner": tuner, "trials": summary.trials, "epochs": summary.epochs,
+                               "best_hyperparameters": summary.best_values, "best_score": summary.best_score,
+                               "scores": summary.scores}, "search/summary.json")
+        self.log_figure(run_id, plots.score_per_trial(summary.scores, selection.metric, selection.direction,
+                                                           f"{tuner} search"),
+                        "plots/score_per_trial.png")
+
     def log_stage(self, run_id: str, result: StageResult, selection: Selection) -> None:
         """The stage's comparison table, its overlaid validation curves, and which variant won and why."""
         winner = result.winner
@@ -251,6 +280,30 @@ class Tracker:
             "plots/validation_curves.png")
 
     # --- reading back -----------------------------------------------------------------------------
+
+    def unfinished_child(self, parent_id: str | None, stage: str) -> str | None:
+        """The run of `stage` under `parent_id` that an earlier attempt left unfinished, if any."""
+        if not parent_id:
+            return None
+        for run in self.child_runs(parent_id):
+            if run.data.tags.get("stage") == stage and run.info.status != "FINISHED":
+                return run.info.run_id
+        return None
+
+    def delete_unfinished_children(self, parent_id: str, tags: dict[str, str]) -> int:
+        """Soft-delete children of `parent_id` with these tags that did not finish (a retried attempt's)."""
+        stale = [r for r in self.child_runs(parent_id) if r.info.status != "FINISHED"
+                 and all(r.data.tags.get(k) == v for k, v in tags.items())]
+        for run in stale:
+            self.client.delete_run(run.info.run_id)
+        return len(stale)
+
+    def delete_children(self, parent_id: str, tags: dict[str, str]) -> int:
+        """Soft-delete every child of `parent_id` with these tags."""
+        runs = [r for r in self.child_runs(parent_id) if all(r.data.tags.get(k) == v for k, v in tags.items())]
+        for run in runs:
+            self.client.delete_run(run.info.run_id)
+        return len(runs)
 
     def child_runs(self, parent_id: str) -> list:
         return self.client.search_runs(

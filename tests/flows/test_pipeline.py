@@ -13,7 +13,9 @@ def pipeline_run(prefect_harness, tmp_path_factory):
     from flows.pipeline import training_pipeline
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test")
+    work = tmp_path_factory.mktemp("work")
+    result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test", work_dir=str(work))
+    assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
     return result, MlflowClient(uri), uri
 
 
@@ -22,6 +24,7 @@ QUICK_GRIDS = {
     "capacity": ["base", "units-32", "units-256-128-64"],
     "regularization": ["base", "dropout-0.2", "batchnorm"],
     "schedule": ["base", "step-halve-every-5", "early-stopping"],
+    "tuning": ["base", "best-trial"],
 }
 
 
@@ -40,20 +43,25 @@ def test_run_tree(pipeline_run):
         if stage.data.tags["stage"] == "split":
             continue
         name = stage.data.tags["stage"]
-        candidates = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == stage.info.run_id]
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == stage.info.run_id]
+        candidates = [r for r in children if r.data.tags["kind"] == "candidate"]
         assert sorted(r.info.run_name for r in candidates) == sorted(QUICK_GRIDS[name]), name
-        assert all(r.data.tags["stage"] == name for r in candidates)
-        assert all(r.data.tags["diagnosis.regime"] for r in candidates)
-    assert len(runs) == 1 + 1 + sum(1 + len(grid) for grid in QUICK_GRIDS.values())
+        assert all(r.data.tags["stage"] == name for r in children)
+        assert all(r.data.tags["diagnosis.regime"] for r in children)
+        trials = [r for r in children if r.data.tags["kind"] == "trial"]
+        assert (len(trials) > 0) == (name == "tuning")
+    trials = [r for r in runs if r.data.tags.get("kind") == "trial"]
+    assert len(runs) == 1 + 1 + sum(1 + len(grid) for grid in QUICK_GRIDS.values()) + len(trials)
 
 
 def test_each_winner_is_the_best_by_the_metric_and_starts_the_next_stage(pipeline_run):
     result, client, _ = pipeline_run
     assert [s.stage for s in result.stages] == list(QUICK_GRIDS)
     for stage in result.stages:
+        query = f"tags.mlflow.parentRunId = '{stage.run_id}' and tags.kind = 'candidate'"
+        experiment_id = client.get_run(stage.run_id).info.experiment_id
         scores = {r.info.run_name: r.data.metrics["model_val_accuracy"]
-                  for r in client.search_runs([client.get_run(stage.run_id).info.experiment_id],
-                                              f"tags.mlflow.parentRunId = '{stage.run_id}'")}
+                  for r in client.search_runs([experiment_id], query)}
         assert scores[stage.winner.name] == max(scores.values())
         assert "base" in scores
         assert client.get_run(stage.run_id).data.tags["winner"] == stage.winner.name
@@ -77,6 +85,19 @@ def test_stage_run_has_comparison_table_and_overlaid_curves(pipeline_run):
     assert frame.iloc[0]["variant"] == capacity.winner.name  # best first
     assert "over the incoming base" in client.get_run(capacity.run_id).data.tags["verdict"] or (
         capacity.winner.name == "base")
+
+
+def test_tuning_stage_records_its_search(pipeline_run, tmp_path):
+    import json
+
+    result, client, _ = pipeline_run
+    tuning = result.stages[-1]
+    summary = json.loads(open(client.download_artifacts(tuning.run_id, "search/summary.json", str(tmp_path))).read())
+    trials = client.search_runs([client.get_run(tuning.run_id).info.experiment_id],
+                                f"tags.mlflow.parentRunId = '{tuning.run_id}' and tags.kind = 'trial'")
+    assert summary["tuner"] == "hyperband" and summary["trials"] == len(trials)
+    assert summary["epochs"] == client.get_run(tuning.run_id).data.metrics["trial_epochs"]
+    assert {a.path for a in client.list_artifacts(tuning.run_id, "plots")} >= {"plots/score_per_trial.png"}
 
 
 def test_prefect_markdown_artifacts(pipeline_run):

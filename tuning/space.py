@@ -1,0 +1,47 @@
+"""The search space: `hp` -> ModelSpec, with the incoming winner's values as every default. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import keras_tuner as kt
+
+from training.spec import ACTIVATIONS, OPTIMIZERS, ModelSpec
+
+MAX_LAYERS = 4
+UNITS = (32, 64, 128, 256, 512)
+BATCH_SIZES = (16, 32, 64, 128)
+DROPOUT_RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+LEARNING_RATE_RANGE = (1e-4, 1e-1)
+
+
+def _with(values: tuple, default) -> list:
+    """The choices plus the base's own value, so the base is always expressible in the space."""
+    return sorted({*values, default})
+
+
+def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
+    """Declare the space on `hp` (defaults = `base`) and return the spec its current values describe.
+
+    Called by the hypermodel for every trial; with fresh `HyperParameters()` it returns `base` itself.
+    Schedule and callback settings are not searched: they stay as the schedule stage chose them.
+    """
+    layers = hp.Int("layers", 1, max(MAX_LAYERS, len(base.units)), default=len(base.units))
+    units = []
+    for i in range(layers):
+        default = base.units[i] if i < len(base.units) else base.units[-1]
+        # Per-layer units, so the search can keep the course's shrinking pattern or break it.
+        with hp.conditional_scope("layers", list(range(i + 1, max(MAX_LAYERS, len(base.units)) + 1))):
+            units.append(hp.Choice(f"units_{i}", _with(UNITS, default), default=default))
+    return replace(
+        base,
+        units=tuple(units),
+        activation=hp.Choice("activation", _with(ACTIVATIONS, base.activation), default=base.activation),
+        optimizer=hp.Choice("optimizer", list(OPTIMIZERS), default=base.optimizer),
+        learning_rate=hp.Float("learning_rate", min(LEARNING_RATE_RANGE[0], base.learning_rate),
+                               max(LEARNING_RATE_RANGE[1], base.learning_rate), sampling="log",
+                               default=base.learning_rate),
+        batch_size=hp.Choice("batch_size", _with(BATCH_SIZES, base.batch_size), default=base.batch_size),
+        dropout=hp.Choice("dropout", _with(DROPOUT_RATES, base.dropout), default=base.dropout),
+        batchnorm=hp.Boolean("batchnorm", default=base.batchnorm),
+    )

@@ -1,0 +1,182 @@
+"""Keras Tuner on the project's one training path, with every trial an MLflow child run.
+
+- `SpecHyperModel` turns `hp` into a ModelSpec and trains it with `training.fit.fit` (no second loop).
+- `WinnerFirst` makes the first trial of a search the incoming winner (the space's defaults).
+- `TrackedTrials` opens one MLflow run per trial under the tuning stage run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+
+from training.config import Selection
+from training.fit import FitResult, fit
+from training.model import build_model
+from training.spec import ModelSpec
+from training.split import Split
+from training.tracking import Tracker
+from tuning.space import spec_from_hp
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a search may spend: Hyperband's max epochs per model, or the other tuners' trial count."""
+
+    max_epochs: int
+    factor: int = 3
+    hyperband_iterations: int = 1
+    max_trials: int = 10
+
+
+BUDGETS = {
+    "quick": Budget(max_epochs=3, max_trials=3),
+    "standard": Budget(max_epochs=20, max_trials=8),
+    "full": Budget(max_epochs=100, hyperband_iterations=2, max_trials=40),
+}
+
+
+class SpecHyperModel(kt.HyperModel):
+    """hp -> spec -> the same builder and fit as every other stage."""
+
+    def __init__(self, base: ModelSpec, split: Split, selection: Selection, seed: int):
+        super().__init__(name="spec")
+        self.base, self.split, self.selection, self.seed = base, split, selection, seed
+        self.last_result: FitResult | None = None  # read by TrackedTrials for the trial's diagnosis
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        keras.utils.set_random_seed(self.seed)
+        spec = spec_from_hp(hp, self.base)
+        return build_model(spec, self.split.n_features, self.split.task, self.split.n_classes)
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, callbacks=None, epochs=None,
+            initial_epoch: int = 0, **kwargs) -> dict[str, float]:
+        spec = spec_from_hp(hp, self.base)
+        if epochs is not None:  # Hyperband's budget for this round
+            spec = replace(spec, epochs=int(epochs))
+        self.last_result = fit(spec, self.split, self.selection, seed=self.seed, callbacks=list(callbacks or []),
+                               model=model, initial_epoch=int(initial_epoch))
+        # The score of the model as trained, like every other candidate (not its best epoch's).
+        return {self.selection.metric: self.last_result.score}
+
+
+class WinnerFirst:
+    """Oracle mixin: the first values a search tries are the space's defaults, i.e. the incoming winner."""
+
+    def _random_values(self):
+        if not self._tried_so_far:
+            hps = kt.HyperParameters()
+            for hp in self.hyperparameters.space:
+                hps.merge([hp])
+                if hps.is_active(hp):
+                    hps.values[hp.name] = hp.default
+            self._duplicate(hps.values)  # remember it, so random draws never repeat it
+            return hps.values
+        return super()._random_values()
+
+
+class WinnerFirstHyperbandOracle(WinnerFirst, kt.oracles.HyperbandOracle):
+    pass
+
+
+class WinnerFirstRandomSearchOracle(WinnerFirst, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class WinnerFirstBayesianOracle(WinnerFirst, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class TrackedTrials:
+    """Tuner mixin: each trial is a nested MLflow run (hyperparameters, curves, score, diagnosis)."""
+
+    tracker: Tracker
+    stage_run_id: str
+
+    def run_trial(self, trial, *args, **kwargs):
+        name = f"trial-{trial.trial_id}"
+        # A trial interrupted in an earlier attempt is retried by Keras Tuner under the same id; its
+        # unfinished MLflow run is removed so that each trial has exactly one run.
+        self.tracker.delete_unfinished_children(self.stage_run_id, {"tuning.trial_id": trial.trial_id})
+        tags = {"stage": "tuning", "kind": "trial", "tuning.trial_id": trial.trial_id, "variant": name}
+        with self.tracker.candidate_run(name, self.stage_run_id, tags=tags) as run_id:
+            spec = spec_from_hp(trial.hyperparameters.copy(), self.hypermodel.base)
+            self.tracker.log_params(run_id, {**spec.params(), **trial.hyperparameters.values})
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.tracker.epoch_logger(run_id)]
+            results = super().run_trial(trial, *args, **kwargs)
+            self.tracker.log_trial(run_id, self.hypermodel.last_result, self.hypermodel.selection)
+        return results
+
+
+class TrackedHyperband(TrackedTrials, kt.Hyperband):
+    def __init__(self, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)  # Hyperband.__init__ would make its own oracle
+
+
+class TrackedRandomSearch(TrackedTrials, kt.RandomSearch):
+    def __init__(self, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
+
+class TrackedBayesianOptimization(TrackedTrials, kt.BayesianOptimization):
+    def __init__(self, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
+
+def make_tuner(kind: str, hypermodel: SpecHyperModel, budget: Budget, directory: Path, tracker: Tracker,
+               stage_run_id: str, seed: int) -> kt.Tuner:
+    """A tracked tuner whose project lives in `directory` (an existing one is resumed, not overwritten)."""
+    objective = kt.Objective(hypermodel.selection.metric, hypermodel.selection.direction)
+    if kind == "hyperband":
+        oracle = WinnerFirstHyperbandOracle(objective=objective, max_epochs=budget.max_epochs, factor=budget.factor,
+                                            hyperband_iterations=budget.hyperband_iterations, seed=seed)
+        tuner_class = TrackedHyperband
+    elif kind == "random":
+        oracle = WinnerFirstRandomSearchOracle(objective=objective, max_trials=budget.max_trials, seed=seed)
+        tuner_class = TrackedRandomSearch
+    elif kind == "bayesian":
+        oracle = WinnerFirstBayesianOracle(objective=objective, max_trials=budget.max_trials, seed=seed)
+        tuner_class = TrackedBayesianOptimization
+    else:
+        raise ValueError(f"unknown tuner {kind!r}; choose hyperband, random or bayesian")
+    tuner = tuner_class(oracle=oracle, hypermodel=hypermodel, directory=str(directory.parent),
+                        project_name=directory.name, overwrite=False)
+    tuner.tracker, tuner.stage_run_id = tracker, stage_run_id
+    return tuner
+
+
+@dataclass
+class SearchSummary:
+    trials: int
+    epochs: int
+    best_values: dict
+    best_spec: ModelSpec
+    best_score: float
+    scores: list[tuple[str, float]]  # (trial id, score) in the order the trials ran
+
+
+def summarize(tuner: kt.Tuner, base: ModelSpec) -> SearchSummary:
+    oracle = tuner.oracle
+    finished = [oracle.trials[t] for t in oracle.end_order if oracle.trials[t].status == "COMPLETED"]
+    if not finished:
+        raise RuntimeError("the search finished no trial; see the tuning stage's failed trial runs")
+    best = oracle.get_best_trials(1)[0]
+    epochs = sum(int(t.hyperparameters.values.get("tuner/epochs", base.epochs))
+                 - int(t.hyperparameters.values.get("tuner/initial_epoch", 0)) for t in finished)
+    return SearchSummary(
+        trials=len(finished), epochs=epochs, best_values=dict(best.hyperparameters.values),
+        best_spec=spec_from_hp(best.hyperparameters.copy(), base), best_score=float(best.score),
+        scores=[(t.trial_id, float(t.score)) for t in finished],
+    )
+
+
+def run_search(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget, directory: Path,
+               tracker: Tracker, stage_run_id: str, seed: int) -> SearchSummary:
+    """Search (or continue an interrupted search in `directory`) and summarize it."""
+    hypermodel = SpecHyperModel(base, split, selection, seed)
+    tuner = make_tuner(kind, hypermodel, budget, directory, tracker, stage_run_id, seed)
+    tuner.search(verbose=0)
+    return summarize(tuner, base)
