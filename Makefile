@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+SERVE_PORT ?= 5001
 STORE  ?= $(CURDIR)/mlruns/mlflow.db
 ARGS   ?=
 
@@ -11,12 +12,13 @@ INSTALLED      := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast ui lint clean help
+.PHONY: run test test-fast ui serve lint clean help
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
 	@echo "make test-fast  the suite without the slow end-to-end tests"
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
+	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make lint       ruff"
 
 $(INSTALLED): pyproject.toml
@@ -46,6 +48,11 @@ ui: $(INSTALLED)
 	@mkdir -p $(dir $(STORE))
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_DISABLE_TELEMETRY=true \
 		$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STORE) --host 127.0.0.1 --port $(PORT) --workers 1
+
+MODEL ?= keras-mlops-model
+serve: $(INSTALLED)
+	PATH=$(CURDIR)/$(BIN):$$PATH MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(STORE)} \
+		$(BIN)/mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import flows  # noqa: F401  (quiet environment defaults before anything heavy is imported)
 from training.config import BUNDLED_DATASETS, PROFILES, PipelineConfig
@@ -39,6 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
                      help="Keras Tuner algorithm of the tuning stage (default: hyperband)")
     run.add_argument("--max-trials", type=int, help="trials of a random or bayesian search (default per profile)")
+
+    predict = commands.add_parser(
+        "predict", help="score a CSV/Parquet file with a registered model",
+        description="Score raw rows with the preprocessing the model was trained with; one output row per input row.")
+    predict.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file of raw rows")
+    predict.add_argument("--model-uri", help="default: models:/<model name>@champion")
+    predict.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
+    predict.add_argument("--out", required=True, metavar="FILE", help="where to write predictions (.csv or .parquet)")
+    predict.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default as for run)")
+
+    for name, text in (("rollback", "move `champion` back to the version it replaced, or to --to VERSION"),
+                       ("history", "list every alias move of a registered model")):
+        command = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
+        command.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default as for run)")
+        if name == "rollback":
+            command.add_argument("--to", metavar="VERSION", help="the version to make champion")
+        else:
+            command.add_argument("--at", metavar="TIME", help="also say which version was champion at this time "
+                                                              "(ISO format, e.g. 2026-11-24T12:00)")
     return parser
 
 
@@ -70,7 +91,63 @@ def print_summary(result) -> None:
     print()
     from training.tracking import ui_command
 
+    if result.promotion:
+        p = result.promotion
+        print(f"registered:      {p.model_name} version {p.version} from {p.stage}/{p.variant}, "
+              f"{p.test_metric} {p.test_score:.4f} -> {p.alias} ({p.reason})")
+        print(f"load it:         mlflow.pyfunc.load_model('models:/{p.model_name}@champion')")
     print(f"Open the MLflow UI:  {ui_command(result.tracking_uri)}")
+
+
+def registry_for(args):
+    from mlflow import MlflowClient
+
+    from training.registry import Registry
+    from training.tracking import resolve_tracking_uri
+
+    return Registry(MlflowClient(resolve_tracking_uri(args.tracking_uri)), args.model_name)
+
+
+def history(args) -> int:
+    registry = registry_for(args)
+    for move in registry.history():
+        print(move.describe())
+    if args.at:
+        from datetime import datetime
+
+        when = datetime.fromisoformat(args.at).timestamp()
+        print(f"champion at {args.at}: version {registry.alias_at('champion', when) or '(none)'}")
+    return 0
+
+
+def rollback(args) -> int:
+    move = registry_for(args).rollback(args.to)
+    print(f"{args.model_name}: {move.describe()}")
+    return 0
+
+
+def predict(args) -> int:
+    import mlflow.pyfunc
+
+    from training.data import DataError, read_table
+    from training.tracking import resolve_tracking_uri
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(args.tracking_uri))
+    uri = args.model_uri or f"models:/{args.model_name}@champion"
+    frame = read_table(args.data)
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as error:  # MLflow raises several types for a missing model, alias or store
+        raise DataError(f"cannot load model {uri}: {error}") from error
+    predictions = model.predict(frame)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        predictions.to_parquet(out, index=False)
+    else:
+        predictions.to_csv(out, index=False)
+    print(f"{len(predictions)} prediction(s) from {uri} written to {out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from training.config import ConfigError
+    from training.data import DataError
+
+    if args.command != "run":
+        try:
+            return {"predict": predict, "rollback": rollback, "history": history}[args.command](args)
+        except (DataError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
     from training.data import DataError
 
     try:

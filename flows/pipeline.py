@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.promotion import PromotionResult, promotion_stage
 from flows.stages import (
     baseline_stage,
     capacity_stage,
@@ -36,6 +37,7 @@ class PipelineResult:
     metric: str
     stages: list[StageResult] = field(default_factory=list)
     seconds: float = 0.0
+    promotion: PromotionResult | None = None
 
 
 @flow(name="training-pipeline")
@@ -74,6 +76,8 @@ def training_pipeline(
     say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}")
     with tracker.run(name, tags=tags) as run_id:
         tracker.log_params(run_id, config.model_dump())
+        # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
+        tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
         split = split_stage(config, run_id)
         stages = [baseline_stage(config, run_id)]
         # Each stage starts from the previous stage's winner.
@@ -81,9 +85,11 @@ def training_pipeline(
             stages.append(stage(config, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
+        promotion = promotion_stage(run_id, config.experiment, config.tracking_uri, config.model_name)
         tracker.set_tags(run_id, {"winner.stage": stages[-1].stage, "winner.variant": stages[-1].winner.name,
                                   "winner.run_id": stages[-1].winner.run_id})
     seconds = time.perf_counter() - started
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
-                          fingerprint=split["fingerprint"], metric=metric, stages=stages, seconds=seconds)
+                          fingerprint=split["fingerprint"], metric=metric, stages=stages, seconds=seconds,
+                          promotion=promotion)

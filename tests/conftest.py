@@ -1,4 +1,5 @@
 import os
+from dataclasses import dataclass
 
 import pytest
 
@@ -20,3 +21,26 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@dataclass
+class QuickPipeline:
+    result: object
+    client: object
+    uri: str
+    model_name: str
+
+
+@pytest.fixture(scope="session")
+def quick_pipeline(prefect_harness, tmp_path_factory):
+    """One quick pipeline run on digits, shared by the flow tests (it takes about a minute)."""
+    from mlflow import MlflowClient
+
+    from flows.pipeline import training_pipeline
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    work = tmp_path_factory.mktemp("work")
+    result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test", work_dir=str(work),
+                               model_name="digits-test")
+    assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
+    return QuickPipeline(result, MlflowClient(uri), uri, "digits-test")

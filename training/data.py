@@ -116,6 +116,11 @@ def _check_target(target: pd.Series, name: str, task: str, where: str) -> None:
         )
 
 
+def read_table(source: str) -> pd.DataFrame:
+    """Just the table of a bundled set or a file (for scoring: no target needed), with the same checks."""
+    return _read_table(source)[0]
+
+
 def _read_table(source: str) -> tuple[pd.DataFrame, str, str, str | None]:
     """(frame, data set name, source URI, default target column) for a bundled name or a file path."""
     if source in BUNDLED_DATASETS:

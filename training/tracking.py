@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ from pathlib import Path
 import keras
 import mlflow
 import mlflow.keras
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, InputTag, Metric, RunStatus
-from mlflow.models import ModelSignature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import Schema, TensorSpec
+from mlflow.types.schema import AnyType, ColSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from training import plots
@@ -242,7 +245,9 @@ class Tracker:
                                "selection.metric": selection.metric, "selection.direction": selection.direction})
         self.log_figure(run_id, plots.learning_curves(result.history, selection.metric, title,
                                                       diagnosis.best_epoch), "plots/learning_curves.png")
-        return self.log_keras_model(result.model, split.preprocessor)
+        model_uri = self.log_keras_model(result.model, split.preprocessor)
+        self.set_tags(run_id, {"model.uri": model_uri})
+        return model_uri
 
     def log_trial(self, run_id: str, result: FitResult | None, selection: Selection) -> None:
         """A tuner trial: its score and diagnosis (its curves came through the epoch logger)."""
@@ -278,6 +283,70 @@ class Tracker:
         self.log_figure(run_id, plots.overlaid_validation_curves(
             {c.name: c.history for c in result.candidates}, selection.metric, f"{result.stage}: validation"),
             "plots/validation_curves.png")
+
+    def log_serving_model(self, run_id: str, network: keras.Model, preprocessor: Preprocessor,
+                          example: pd.DataFrame, output: pd.DataFrame) -> str:
+        """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing); returns its URI."""
+        import training.serving_model as serving
+
+        # Numeric inputs are declared as Any: a column of whole numbers in one file may have gaps (floats)
+        # in the next, and MLflow refuses to convert int64 to float64. predict_frame checks the values.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")  # declared Any below
+            inferred = infer_signature(example, output)
+        signature = ModelSignature(
+            inputs=Schema([ColSpec(AnyType(), c.name, required=False) if c.name in preprocessor.numeric else c
+                           for c in inferred.inputs.inputs]),
+            outputs=inferred.outputs)
+        with tempfile.TemporaryDirectory() as folder, self.active(run_id):
+            network_path = Path(folder) / "network.keras"
+            network.save(network_path)
+            preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
+            warnings.filterwarnings("ignore", message=".*input example was not provided.*")
+            info = mlflow.pyfunc.log_model(
+                name="serving_model", python_model=serving.__file__,
+                artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
+                signature=signature, pip_requirements=model_requirements())
+        return info.model_uri
+
+    @contextlib.contextmanager
+    def active(self, run_id: str) -> Iterator[None]:
+        """Make a client-managed run the fluent active run of this thread for a moment (for log_model),
+        without letting the fluent API end it: its status stays with whoever owns the run."""
+        mlflow.start_run(run_id=run_id)
+        try:
+            yield
+        finally:
+            # Pop it from the fluent stack and put back the status it had (RUNNING).
+            mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
+
+    def split_summary(self, pipeline_run_id: str) -> dict:
+        """What the split stage of a pipeline run recorded (rows, class balance, data set, fingerprint)."""
+        split = next((r for r in self.child_runs(pipeline_run_id) if r.data.tags.get("stage") == "split"), None)
+        if split is None:
+            return {}
+        path = self.client.download_artifacts(split.info.run_id, "split/summary.json")
+        with open(path) as handle:
+            summary = json.load(handle)
+        return {**summary, **{k: split.data.params.get(k) for k in ("dataset", "source", "task", "fingerprint")}}
+
+    def pipeline_candidates(self, pipeline_run_id: str) -> list[dict]:
+        """Every finished candidate run (kind=candidate) of every stage of a pipeline run."""
+        out = []
+        for stage in sorted(self.child_runs(pipeline_run_id), key=lambda r: r.info.start_time):
+            # Oldest first, so that among equal models the stage where it first appeared is credited.
+            for run in sorted(self.child_runs(stage.info.run_id), key=lambda r: r.info.start_time):
+                tags = run.data.tags
+                if tags.get("kind") == "candidate" and run.info.status == "FINISHED" and tags.get("model.uri"):
+                    out.append({"run": run, "stage": tags.get("stage"), "variant": tags.get("variant"),
+                                "model_uri": tags["model.uri"], "fingerprint": tags.get("data.fingerprint"),
+                                "metrics": run.data.metrics, "params": run.data.params, "tags": tags})
+        return out
+
+    def latest_pipeline_run(self) -> str | None:
+        runs = self.client.search_runs([self.experiment_id], "tags.stage = 'pipeline' and attributes.status = "
+                                       "'FINISHED'", order_by=["attributes.start_time DESC"], max_results=1)
+        return runs[0].info.run_id if runs else None
 
     # --- reading back -----------------------------------------------------------------------------
 

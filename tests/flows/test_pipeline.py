@@ -3,20 +3,13 @@
 import mlflow
 import numpy as np
 import pytest
-from mlflow import MlflowClient
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(prefect_harness, tmp_path_factory):
-    from flows.pipeline import training_pipeline
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    work = tmp_path_factory.mktemp("work")
-    result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test", work_dir=str(work))
-    assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
-    return result, MlflowClient(uri), uri
+def pipeline_run(quick_pipeline):
+    return quick_pipeline.result, quick_pipeline.client, quick_pipeline.uri
 
 
 QUICK_GRIDS = {
@@ -32,15 +25,18 @@ def test_run_tree(pipeline_run):
     result, client, _ = pipeline_run
     experiment = client.get_experiment_by_name("pipeline-test")
     runs = client.search_runs([experiment.experiment_id])
-    assert all(r.info.status == "FINISHED" for r in runs)
+    assert all(r.info.status == "FINISHED" for r in runs if r.data.tags.get("stage") != "promotion")
     pipeline = next(r for r in runs if r.info.run_id == result.pipeline_run_id)
     assert pipeline.data.tags["stage"] == "pipeline"
     assert pipeline.data.tags["data.fingerprint"] == result.fingerprint
     assert pipeline.data.tags["prefect.flow_run_id"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.pipeline_run_id]
-    assert sorted(r.data.tags["stage"] for r in children) == sorted(["split", *QUICK_GRIDS])
+    # promotion runs: the pipeline's own, and any that test_promotion adds to this shared pipeline run
+    promotions = [r for r in children if r.data.tags["stage"] == "promotion"]
+    assert len(promotions) >= 1
+    assert sorted(r.data.tags["stage"] for r in children if r not in promotions) == sorted(["split", *QUICK_GRIDS])
     for stage in children:
-        if stage.data.tags["stage"] == "split":
+        if stage.data.tags["stage"] in ("split", "promotion"):
             continue
         name = stage.data.tags["stage"]
         children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == stage.info.run_id]
@@ -51,7 +47,7 @@ def test_run_tree(pipeline_run):
         trials = [r for r in children if r.data.tags["kind"] == "trial"]
         assert (len(trials) > 0) == (name == "tuning")
     trials = [r for r in runs if r.data.tags.get("kind") == "trial"]
-    assert len(runs) == 1 + 1 + sum(1 + len(grid) for grid in QUICK_GRIDS.values()) + len(trials)
+    assert len(runs) == 1 + 1 + sum(1 + len(grid) for grid in QUICK_GRIDS.values()) + len(trials) + len(promotions)
 
 
 def test_each_winner_is_the_best_by_the_metric_and_starts_the_next_stage(pipeline_run):

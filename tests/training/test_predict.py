@@ -1,0 +1,62 @@
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.config import Selection
+from training.data import DataError, validate_table
+from training.fit import fit
+from training.predict import predict_frame
+from training.spec import ModelSpec
+from training.split import make_split
+from training.tracking import Tracker
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    n = 150
+    frame = pd.DataFrame({
+        "size": rng.normal(10, 3, n),
+        "count": rng.integers(0, 50, n),
+        "color": rng.choice(["red", "green", "blue"], n),
+    })
+    frame["label"] = np.where(frame["size"] + (frame["color"] == "red") * 3 > 11, "big", "small")
+    frame.loc[::17, "size"] = np.nan  # gaps, imputed from train statistics
+    frame.loc[::23, "color"] = None
+    split = make_split(validate_table(frame, "label", "classification", "t", "inline"), (0.64, 0.16, 0.2), 0)
+    result = fit(ModelSpec(units=(8,), epochs=3, batch_size=16), split, Selection("val_accuracy", "max"), seed=0)
+    return split, result.model
+
+
+def test_raw_rows_give_the_same_predictions_as_the_preprocessed_split(trained):
+    split, model = trained
+    out = predict_frame(model, split.preprocessor, split.test_frame)  # raw, unscaled, with the target column
+    expected = model.predict(split.x_test, verbose=0)
+    assert list(out.columns) == ["prediction", "proba_big", "proba_small"]
+    np.testing.assert_allclose(out[["proba_big", "proba_small"]].to_numpy(), expected, rtol=1e-5)
+    assert out["prediction"].tolist() == [split.preprocessor.classes[i] for i in expected.argmax(axis=1)]
+    assert len(out) == len(split.test_frame)
+
+
+def test_unscorable_rows_are_named(trained):
+    split, model = trained
+    frame = split.test_frame.head(4).copy()
+    frame["size"] = frame["size"].astype(object)
+    frame.loc[2, "size"] = "ten"
+    with pytest.raises(DataError, match=r"column 'size' is not a finite number in row\(s\) 3 \(e.g. 'ten'\)"):
+        predict_frame(model, split.preprocessor, frame)
+    with pytest.raises(DataError, match=r"columns \['color'\] are missing"):
+        predict_frame(model, split.preprocessor, split.test_frame.drop(columns=["color"]))
+
+
+def test_the_serving_pyfunc_matches_and_ships_its_preprocessing(trained, tracking_uri):
+    split, model = trained
+    tracker = Tracker(tracking_uri, "serving-test")
+    raw = split.test_frame.drop(columns=["label"])
+    with tracker.run("promotion") as run_id:
+        uri = tracker.log_serving_model(run_id, model, split.preprocessor, raw.head(5),
+                                        predict_frame(model, split.preprocessor, raw.head(5)))
+    assert tracker.client.get_run(run_id).info.status == "FINISHED"
+    served = mlflow.pyfunc.load_model(uri).predict(raw)
+    pd.testing.assert_frame_equal(served, predict_frame(model, split.preprocessor, raw))

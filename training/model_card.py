@@ -1,0 +1,50 @@
+"""The model card of a registered version, in Markdown. Pure."""
+
+from __future__ import annotations
+
+
+def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, str], metric: str, val_score: float,
+               test_metric: str, test_score: float, param_count: int, diagnosis: dict[str, str], data: dict,
+               pipeline_run_id: str, candidate_run_id: str, champion: dict | None, decision: str) -> str:
+    rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(spec_params.items()))
+    balance = data.get("class_balance") or {}
+    balance_text = "\n".join(f"- {split}: {counts}" for split, counts in balance.items()) or "- (regression)"
+    if champion:
+        comparison = (f"It was compared with the champion, version {champion['version']}, on the same test rows: "
+                      f"{test_metric} {test_score:.4f} against {champion['test_score']:.4f}.")
+    else:
+        comparison = "There was no champion before it."
+    return f"""# {name}: {stage}/{variant}
+
+**Decision:** {decision}. {comparison}
+
+## Scores
+| split | metric | value |
+| --- | --- | --- |
+| validation (selection) | {metric} | {val_score:.4f} |
+| test (once, after selection) | {test_metric} | {test_score:.4f} |
+
+## Data
+- data set: {data.get('dataset')} ({data.get('source')}), task {data.get('task')}
+- fingerprint of the split: `{data.get('fingerprint')}`
+- rows: {data.get('rows')}
+- class balance:
+{balance_text}
+
+## Network and training
+{param_count:,} parameters. Spec:
+
+| field | value |
+| --- | --- |
+{rows}
+
+## Fit diagnosis
+- regime: **{diagnosis.get('diagnosis.regime')}**, best epoch {diagnosis.get('diagnosis.best_epoch')}
+- {diagnosis.get('diagnosis.advice')}
+
+Learning curves: `plots/learning_curves.png` of candidate run `{candidate_run_id}`.
+
+## Lineage
+- pipeline run: `{pipeline_run_id}`
+- candidate run: `{candidate_run_id}` (stage `{stage}`, variant `{variant}`)
+"""

@@ -1,0 +1,41 @@
+"""Raw rows in, predictions out, through the preprocessing the model was trained with. Pure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training.data import DataError
+from training.evaluation import PROBA_PREFIX
+from training.preprocessing import Preprocessor
+
+
+def check_scorable(frame: pd.DataFrame, preprocessor: Preprocessor) -> None:
+    """Name the rows that cannot be scored (text in a numeric column, infinite values) instead of dropping them."""
+    problems = []
+    for column in preprocessor.numeric:
+        if column not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame.index[(values.isna() & frame[column].notna()) | np.isinf(values.fillna(0).astype("float64"))]
+        if len(bad):
+            rows = ", ".join(str(i + 1) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+            problems.append(f"column {column!r} is not a finite number in row(s) {rows} "
+                            f"(e.g. {frame[column].iloc[bad[0]]!r})")
+    if problems:
+        raise DataError("cannot score these rows: " + "; ".join(problems) + " (rows count from 1, after the header)")
+
+
+def predict_frame(model, preprocessor: Preprocessor, frame: pd.DataFrame) -> pd.DataFrame:
+    """One output row per input row: `prediction` (original labels) and `proba_<class>` for classification."""
+    frame = frame.drop(columns=[preprocessor.target], errors="ignore").reset_index(drop=True)
+    check_scorable(frame, preprocessor)
+    numeric = {c: pd.to_numeric(frame[c]) for c in preprocessor.numeric if c in frame.columns}
+    x, _ = preprocessor.transform(frame.assign(**numeric))
+    raw = np.asarray(model.predict(x, batch_size=1024, verbose=0))
+    if preprocessor.task == "regression":
+        return pd.DataFrame({"prediction": raw.reshape(-1)})
+    out = pd.DataFrame({"prediction": preprocessor.decode_target(raw.argmax(axis=1))})
+    for i, label in enumerate(preprocessor.classes):
+        out[f"{PROBA_PREFIX}{label}"] = raw[:, i]
+    return out

@@ -1,0 +1,30 @@
+"""The registered model: the trained Keras network plus its preprocessing, as one MLflow pyfunc.
+
+Logged as "model from code" (this file), so no pickled object is ever loaded: the network is a native
+`.keras` file read with Keras' safe mode, the preprocessing plain JSON. Raw rows in, labels out, for
+`mlflow.pyfunc.load_model`, `python -m flows predict` and `mlflow models serve` alike.
+"""
+
+from __future__ import annotations
+
+import keras
+import mlflow.pyfunc
+import pandas as pd
+from mlflow.models import set_model
+
+from training.predict import predict_frame
+from training.preprocessing import Preprocessor
+
+
+class ServingModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context):
+        self.network = keras.saving.load_model(context.artifacts["network"], safe_mode=True, compile=False)
+        self.preprocessor = Preprocessor.load(context.artifacts["preprocessor"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        if not isinstance(model_input, pd.DataFrame):
+            model_input = pd.DataFrame(model_input)
+        return predict_frame(self.network, self.preprocessor, model_input)
+
+
+set_model(ServingModel())
