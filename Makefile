@@ -12,13 +12,17 @@ INSTALLED      := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast ui serve lint clean help
+.PHONY: run test test-fast ui serve server stop deploy worker lint clean help
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
 	@echo "make test-fast  the suite without the slow end-to-end tests"
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
+	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST)"
+	@echo "make deploy     create the work pools and apply prefect.yaml"
+	@echo "make worker     start a worker (POOL=cpu|gpu)"
+	@echo "make stop       stop what make server started"
 	@echo "make lint       ruff"
 
 $(INSTALLED): pyproject.toml
@@ -53,6 +57,37 @@ MODEL ?= keras-mlops-model
 serve: $(INSTALLED)
 	PATH=$(CURDIR)/$(BIN):$$PATH MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(STORE)} \
 		$(BIN)/mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
+
+# --- running it as a team: servers, deployments, workers ------------------------------------------------
+HOST           ?= 127.0.0.1
+PREFECT_PORT   ?= 4200
+MLFLOW_PORT    ?= 5000
+DB_URL         ?= sqlite:///$(CURDIR)/mlruns/server.db
+ARTIFACTS      ?= $(CURDIR)/mlruns/server-artifacts
+RUN_DIR        ?= $(CURDIR)/.run
+POOL           ?= cpu
+GPUS           ?= 1
+NIGHTLY_TIMEZONE ?= UTC
+TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(HOST):$(PREFECT_PORT)/api} \
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://$(HOST):$(MLFLOW_PORT)} \
+	KERAS_MLOPS_DIR=$(CURDIR) NIGHTLY_TIMEZONE=$(NIGHTLY_TIMEZONE) PATH=$(CURDIR)/$(BIN):$$PATH
+
+server: $(INSTALLED)
+	$(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json --host $(HOST) \
+		--prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --backend-store-uri $(DB_URL) --artifacts $(ARTIFACTS)
+
+stop:
+	$(BIN)/python -m flows.servers stop --state $(RUN_DIR)/servers.json
+
+deploy: $(INSTALLED)
+	$(TEAM_ENV) $(BIN)/prefect work-pool create gpu --type process --overwrite
+	$(TEAM_ENV) $(BIN)/prefect work-pool set-concurrency-limit gpu $(GPUS)
+	$(TEAM_ENV) $(BIN)/prefect work-pool create cpu --type process --overwrite
+	$(TEAM_ENV) $(BIN)/prefect --no-prompt deploy --all
+
+# One worker per GPU: CUDA_VISIBLE_DEVICES=1 make worker POOL=gpu, and --limit 1 keeps one flow run per GPU.
+worker: $(INSTALLED)
+	$(TEAM_ENV) $(BIN)/prefect worker start --pool $(POOL) --type process --limit 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             command.add_argument("--at", metavar="TIME", help="also say which version was champion at this time "
                                                               "(ISO format, e.g. 2026-11-24T12:00)")
+    run.add_argument("--force", action="store_true",
+                     help="train even when data, code and config match the last finished pipeline run")
+    run.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
+                     help="float16 compute: auto (GPUs with tensor cores), on, off (default: auto)")
     return parser
 
 
@@ -68,11 +72,16 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
               "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
               "model_name": args.model_name, "seed": args.seed,
-              "max_parallel": args.max_parallel, "tuner": args.tuner, "max_trials": args.max_trials}
+              "max_parallel": args.max_parallel, "tuner": args.tuner, "max_trials": args.max_trials,
+              "force": args.force, "mixed_precision": args.mixed_precision}
     return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
 def print_summary(result) -> None:
+    if result.unchanged_since:
+        print(f"\nno change: data, code and config are those of pipeline run {result.unchanged_since}; nothing "
+              f"was trained (pipeline run {result.pipeline_run_id} records that). Use --force to train anyway.")
+        return
     rows = [(s.stage, s.winner.name, f"{s.winner.score:.4f}", s.winner.diagnosis.regime, str(len(s.candidates)),
              f"{s.seconds:.0f}s") for s in result.stages]
     header = ("stage", "winner", f"best {result.metric}", "regime", "candidates", "time")

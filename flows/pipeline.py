@@ -18,11 +18,11 @@ from flows.stages import (
     split_stage,
     tuning_stage,
 )
-from flows.tasks import connect
+from flows.tasks import connect, prepare_devices
 from training.config import PipelineConfig
 from training.progress import say
-from training.runtime import limit_tensorflow_threads
 from training.selection import StageResult
+from training.versioning import code_version, config_hash, git_commit, library_versions
 
 # The flow's parameters are the config's fields, with the config's defaults (one source of truth).
 D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
@@ -38,6 +38,7 @@ class PipelineResult:
     stages: list[StageResult] = field(default_factory=list)
     seconds: float = 0.0
     promotion: PromotionResult | None = None
+    unchanged_since: str | None = None  # set when nothing was trained: the finished run this one repeats
 
 
 @flow(name="training-pipeline")
@@ -65,20 +66,36 @@ def training_pipeline(
     max_trials: int | None = D["max_trials"],
     tuning_max_epochs: int | None = D["tuning_max_epochs"],
     work_dir: str | None = D["work_dir"],
+    mixed_precision: str = D["mixed_precision"],
+    force: bool = D["force"],
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner."""
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
-    limit_tensorflow_threads(config.max_parallel)
+    device = prepare_devices(config)
     tracker = connect(config)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
-    tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or "")}
-    say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}")
+    versions = {"code.version": code_version(), "config.hash": config_hash(config.model_dump(mode="json")),
+                "git.commit": git_commit() or "unknown"}
+    tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or ""),
+            **versions, **device.tags()}
+    say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}, "
+        f"on {device.kind}{' with mixed precision' if device.mixed_precision else ''}")
     with tracker.run(name, tags=tags) as run_id:
         tracker.log_params(run_id, config.model_dump())
+        tracker.log_dict(run_id, library_versions(), "versions.json")
         # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
         tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
         split = split_stage(config, run_id)
+        previous = tracker.finished_pipeline_like(run_id, split["fingerprint"], versions)
+        if previous and not config.force:
+            # Nightly retraining on unchanged data, code and config would only repeat the last run.
+            tracker.set_tags(run_id, {"outcome": "no change", "outcome.same_as": previous})
+            say(f"no change since pipeline run {previous} (same data, code and config): nothing trained; "
+                "pass force=true to train anyway")
+            return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
+                                  pipeline_run_id=run_id, fingerprint=split["fingerprint"], metric="",
+                                  seconds=time.perf_counter() - started, unchanged_since=previous)
         stages = [baseline_stage(config, run_id)]
         # Each stage starts from the previous stage's winner.
         for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
@@ -86,8 +103,8 @@ def training_pipeline(
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
         promotion = promotion_stage(run_id, config.experiment, config.tracking_uri, config.model_name)
-        tracker.set_tags(run_id, {"winner.stage": stages[-1].stage, "winner.variant": stages[-1].winner.name,
-                                  "winner.run_id": stages[-1].winner.run_id})
+        tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": stages[-1].stage,
+                                  "winner.variant": stages[-1].winner.name, "winner.run_id": stages[-1].winner.run_id})
     seconds = time.perf_counter() - started
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,

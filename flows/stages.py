@@ -12,10 +12,16 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
 
-from flows.tasks import connect, prepare_data, search_hyperparameters, train_candidate, tuning_directory
+from flows.tasks import (
+    connect,
+    prepare_data,
+    prepare_devices,
+    search_hyperparameters,
+    train_candidate,
+    tuning_directory,
+)
 from training.config import PipelineConfig, Selection
 from training.progress import say
-from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
 from training.spec import ModelSpec
 from training.split import Split
@@ -49,14 +55,15 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | Candidate
     there first). An unfinished run of this stage under the same pipeline run is resumed, not duplicated.
     """
     started = time.perf_counter()
-    limit_tensorflow_threads(config.max_parallel)  # a stage flow may run alone, before any TensorFlow op
+    device = prepare_devices(config)  # a stage flow may run alone, before any TensorFlow op
     split = prepare_data(config).split
     selection = config.selection(split.task)
     tracker = connect(config)
     resume_id = tracker.unfinished_child(pipeline_run_id, stage)
     say(f"stage {stage} {'resumed' if resume_id else 'started'}: selecting on {selection.metric} "
         f"({selection.direction})")
-    with tracker.run(stage, parent_id=pipeline_run_id, tags={"stage": stage}, resume_id=resume_id) as stage_run_id:
+    tags = {"stage": stage, **device.tags()}
+    with tracker.run(stage, parent_id=pipeline_run_id, tags=tags, resume_id=resume_id) as stage_run_id:
         if resume_id:
             # Candidates are retrained on resume (they are cheap next to a search); drop the old attempt's.
             tracker.delete_children(stage_run_id, {"kind": "candidate"})

@@ -11,8 +11,10 @@ from prefect.cache_policies import NO_CACHE
 
 from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
+from training.devices import DeviceInfo, configure_devices
 from training.fit import fit
 from training.progress import say
+from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult
 from training.spec import ModelSpec
 from training.split import Split, make_split
@@ -49,6 +51,18 @@ def prepare_data(config: PipelineConfig) -> PreparedData:
             _prepared.clear()  # keep one table in memory, not one per config ever seen
             _prepared[key] = PreparedData(dataset, make_split(dataset, config.fractions, config.seed))
         return _prepared[key]
+
+
+_devices: dict[tuple, DeviceInfo] = {}
+
+
+def prepare_devices(config: PipelineConfig) -> DeviceInfo:
+    """GPU memory growth, dtype policy and thread limits, once per process and before any TensorFlow op."""
+    key = (config.mixed_precision, config.max_parallel)
+    if key not in _devices:
+        limit_tensorflow_threads(config.max_parallel)
+        _devices[key] = configure_devices(config.mixed_precision)
+    return _devices[key]
 
 
 def connect(config: PipelineConfig) -> Tracker:

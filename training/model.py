@@ -31,10 +31,11 @@ def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0)
     if task == "classification":
         if n_classes < 2:
             raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
-        outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
+        # float32 head: under mixed precision a float16 softmax loses the small probabilities.
+        outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output")(x)
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
-        outputs = keras.layers.Dense(1, name="output")(x)
+        outputs = keras.layers.Dense(1, dtype="float32", name="output")(x)
         loss, metrics = "mse", ["mae"]
     model = keras.Model(inputs, outputs, name="mlp")
     model.compile(optimizer=make_optimizer(spec), loss=loss, metrics=metrics)

@@ -59,7 +59,10 @@ class Registry:
     def register(self, source: str, run_id: str, tags: dict[str, str], description: str):
         """A new version, created with all its tags and its model card in one call."""
         self.ensure_model()
-        return self.client.create_model_version(self.name, source, run_id=run_id,
+        # MLflow 3 logs models as entities of their own (models:/m-<id>); a tracking server insists that
+        # the version names that entity when its source is one.
+        model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
+        return self.client.create_model_version(self.name, source, run_id=run_id, model_id=model_id,
                                                 tags={k: str(v) for k, v in tags.items()}, description=description)
 
     def move_alias(self, alias: str, version: str, reason: str, details: dict | None = None) -> AliasMove:

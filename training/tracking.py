@@ -104,7 +104,9 @@ class Tracker:
         if root := _local_artifact_root(self.tracking_uri):
             location = (root / _slug(name)).as_uri()
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            # A training experiment: the UI then opens on its runs, not on the GenAI overview.
+            return self.client.create_experiment(name, artifact_location=location,
+                                                 tags={"mlflow.experimentKind": "custom_model_development"})
         except mlflow.exceptions.MlflowException:
             # Another process created it between our lookup and create.
             return self.client.get_experiment_by_name(name).experiment_id
@@ -342,6 +344,16 @@ class Tracker:
                                 "model_uri": tags["model.uri"], "fingerprint": tags.get("data.fingerprint"),
                                 "metrics": run.data.metrics, "params": run.data.params, "tags": tags})
         return out
+
+    def finished_pipeline_like(self, current_run_id: str, fingerprint: str, versions: dict[str, str]) -> str | None:
+        """The latest finished, trained pipeline run on the same data with the same code and config."""
+        query = " and ".join([
+            "tags.stage = 'pipeline'", "attributes.status = 'FINISHED'", "tags.outcome = 'trained'",
+            f"tags.`data.fingerprint` = '{fingerprint}'",
+            *(f"tags.`{key}` = '{value}'" for key, value in versions.items() if key != "git.commit")])
+        runs = self.client.search_runs([self.experiment_id], query, order_by=["attributes.start_time DESC"],
+                                       max_results=2)
+        return next((r.info.run_id for r in runs if r.info.run_id != current_run_id), None)
 
     def latest_pipeline_run(self) -> str | None:
         runs = self.client.search_runs([self.experiment_id], "tags.stage = 'pipeline' and attributes.status = "

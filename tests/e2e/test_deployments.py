@@ -1,0 +1,131 @@
+"""The team setup for real, on loopback: `make server`, `make deploy`, `make worker`, `prefect deployment run`,
+the MLflow UI in headless Chromium, `make stop`. Everything started here is stopped here."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium() -> str:
+    """Debian's chromium, installed when missing (the test machine has apt and root)."""
+    found = shutil.which("chromium")
+    if not found:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=900,
+                       stdout=subprocess.DEVNULL)
+        found = shutil.which("chromium")
+    assert found, "chromium could not be installed"
+    return found
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("team")
+    prefect_port, mlflow_port = free_port(), free_port()
+    settings = [f"PREFECT_PORT={prefect_port}", f"MLFLOW_PORT={mlflow_port}", f"RUN_DIR={tmp / 'run'}",
+                f"DB_URL=sqlite:///{tmp / 'server.db'}", f"ARTIFACTS={tmp / 'artifacts'}",
+                "NIGHTLY_TIMEZONE=Europe/Berlin"]
+    env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect-home")}
+    for key in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
+        env.pop(key, None)
+
+    def make(*args, **kwargs):
+        return subprocess.run(["make", "-s", *args, *settings], cwd=ROOT, env=env, capture_output=True, text=True,
+                              **kwargs)
+
+    started = make("server", timeout=300)
+    assert started.returncode == 0, started.stdout + started.stderr
+    worker = None
+    try:
+        deployed = make("deploy", timeout=300)
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+        worker = subprocess.Popen(["make", "-s", "worker", "POOL=cpu", *settings], cwd=ROOT,
+                                  env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, start_new_session=True,
+                                  stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        api = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api"}
+        yield {"tmp": tmp, "api_env": api, "mlflow": f"http://127.0.0.1:{mlflow_port}",
+               "worker_log": tmp / "worker.log"}
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+        stopped = make("stop", timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        for port in (prefect_port, mlflow_port):
+            with socket.socket() as s:
+                assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after make stop"
+
+
+def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team):
+    done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
+                           "profile=quick", "--watch", "--watch-timeout", "900"], env=team["api_env"],
+                          capture_output=True, text=True, timeout=1000)
+    log = team["worker_log"].read_text(errors="replace")[-4000:]
+    assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + log
+    client = MlflowClient(team["mlflow"])
+    experiment = client.get_experiment_by_name("keras-mlops")
+    runs = client.search_runs([experiment.experiment_id], "tags.stage = 'pipeline'")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.tags["outcome"] == "trained"
+    assert runs[0].data.tags["device.kind"] == "cpu"
+    champion = client.get_model_version_by_alias("keras-mlops-model", "champion")
+    assert champion.tags["pipeline.run_id"] == runs[0].info.run_id
+    # artifacts went through the tracking server, not to a local path of the worker
+    assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")
+
+
+def test_nightly_deployment_is_scheduled_at_three(team):
+    inspect = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", "training-pipeline/nightly",
+                              "--output", "json"], env=team["api_env"], capture_output=True, text=True, timeout=120)
+    deployment = json.loads(inspect.stdout)
+    schedule = deployment["schedules"][0]["schedule"]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 3 * * *", "Europe/Berlin")
+    assert deployment["work_pool_name"] == "gpu"
+    deadline = time.monotonic() + 60
+    while True:
+        listed = subprocess.run([str(BIN / "prefect"), "flow-run", "ls", "--flow-name", "training-pipeline",
+                                 "--state", "SCHEDULED", "--output", "json"], env=team["api_env"],
+                                capture_output=True, text=True, timeout=120)
+        scheduled = [r for r in json.loads(listed.stdout or "[]") if r["deployment_id"] == deployment["id"]]
+        if scheduled or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert scheduled, "the scheduler created no upcoming nightly runs"
+    assert all(run["expected_start_time"][11:13] in {"01", "02"} for run in scheduled)  # 03:00 Berlin in UTC
+
+
+def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team):
+    browser = chromium()
+    client = MlflowClient(team["mlflow"])
+    experiment = client.get_experiment_by_name("keras-mlops")
+    url = f"{team['mlflow']}/#/experiments/{experiment.experiment_id}/runs"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={team['tmp'] / 'chromium'}", "--window-size=1600,1000",
+             "--virtual-time-budget=20000"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    names = [r.info.run_name for r in client.search_runs([experiment.experiment_id], "tags.stage = 'pipeline'")]
+    assert names and all(name in dom for name in names), dom[-2000:]
+    screenshot = team["tmp"] / "mlflow-ui.png"
+    subprocess.run([browser, *flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=180)
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")

@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+from training.devices import wants_mixed_precision
+
+
+def test_mixed_precision_policy():
+    assert wants_mixed_precision("on", []) is True
+    assert wants_mixed_precision("off", [(9, 0)]) is False
+    assert wants_mixed_precision("auto", []) is False  # CPU
+    assert wants_mixed_precision("auto", [(9, 0)]) is True  # H100/H200
+    assert wants_mixed_precision("auto", [(8, 0), (6, 1)]) is False  # one old GPU in sight
+
+
+SCRIPT = """
+import numpy as np, keras, training
+from training.devices import configure_devices
+from training.model import build_model
+from training.spec import ModelSpec
+info = configure_devices({setting!r})
+model = build_model(ModelSpec(units=(8,), batchnorm=True), 4, "classification", 3)
+history = model.fit(np.random.rand(32, 4).astype("float32"), np.arange(32) % 3, epochs=1, verbose=0).history
+print(info.kind, info.mixed_precision, keras.mixed_precision.global_policy().name, model.output.dtype,
+      model.get_layer("block1_dense").compute_dtype, np.isfinite(history["loss"][0]))
+"""
+
+
+def run(setting):
+    # A fresh process: the dtype policy is global to the process.
+    return subprocess.run([sys.executable, "-c", SCRIPT.format(setting=setting)], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_cpu_auto_trains_in_float32():
+    assert run("auto") == ["cpu", "False", "float32", "float32", "float32", "True"]
+
+
+def test_mixed_precision_on_the_cpu_path_keeps_a_float32_head():
+    assert run("on") == ["cpu", "True", "mixed_float16", "float32", "float16", "True"]

@@ -1,0 +1,42 @@
+"""What a run was made from: the code's version and the config's hash, so unchanged nights can be skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE_DIRS = ("training", "tuning", "flows")
+ROOT = Path(__file__).resolve().parents[1]
+# Settings that change where results go or how fast they come, not what is trained.
+NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir"}
+
+
+def code_version(root: Path = ROOT) -> str:
+    """A hash of the project's Python sources: any change to the code gives another version."""
+    digest = hashlib.sha256()
+    for folder in PACKAGE_DIRS:
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def git_commit(root: Path = ROOT) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def config_hash(config: dict) -> str:
+    relevant = {k: v for k, v in config.items() if k not in NOT_AFFECTING_RESULTS}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    names = ("tensorflow", "keras", "keras-tuner", "mlflow", "prefect", "pandas", "numpy", "scikit-learn")
+    return {name: metadata.version(name) for name in names}
