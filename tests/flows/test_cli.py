@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -13,6 +14,14 @@ def test_help_explains_every_flag():
     for flag in ("--data", "--target", "--task", "--profile", "--tracking-uri", "--experiment", "--model-name",
                  "--seed", "--epochs", "--metric"):
         assert flag in out
+
+
+def test_console_script_is_installed():
+    import shutil
+
+    script = shutil.which("keras-mlops") or str(Path(sys.executable).parent / "keras-mlops")
+    out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    assert all(command in out for command in ("run", "predict", "rollback", "history"))
 
 
 def test_args_become_the_typed_config():

@@ -65,6 +65,22 @@ def test_hyperband_trials_record_bracket_round_and_epochs(tracking_uri, tmp_path
     assert summary.epochs == epochs
 
 
+def test_bayesian_optimization_starts_from_the_winner_too(tracking_uri, tmp_path, split):
+    tracker = Tracker(tracking_uri, "bayesian-test")
+    with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
+        summary = search(tracker, stage_run_id, split, tmp_path / "search", kind="bayesian", trials=2)
+    runs = trial_runs(tracker, stage_run_id)
+    assert summary.trials == 2 and len(runs) == 2
+    first = min(runs, key=lambda r: r.info.start_time)
+    assert (first.data.params["units"], first.data.params["optimizer"], first.data.params["learning_rate"]) == (
+        "16", "adam", "0.001")
+
+
+def test_unknown_tuner_is_rejected(tracking_uri, tmp_path, split):
+    with pytest.raises(ValueError, match="unknown tuner 'grid'"):
+        search(Tracker(tracking_uri, "x"), "none", split, tmp_path, kind="grid")
+
+
 def test_an_interrupted_search_resumes_without_duplicates(tracking_uri, tmp_path, split, monkeypatch):
     tracker = Tracker(tracking_uri, "resume-test")
     calls = {"n": 0}
