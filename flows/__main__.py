@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="run the whole pipeline",
-        description="Run the pipeline: split -> baseline -> ..., tracked in MLflow, orchestrated by Prefect.")
+        description="Run the pipeline: split -> baseline -> capacity -> regularization -> schedule -> tuning -> "
+                     "promotion, tracked in MLflow, orchestrated by Prefect.")
     run.add_argument("--data", default="digits", metavar="PATH|NAME",
                      help=f"a CSV or Parquet file, or a bundled data set: {', '.join(BUNDLED_DATASETS)} "
                           "(default: digits)")
@@ -167,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     from training.data import DataError
 
     if args.command != "run":
+        from mlflow.exceptions import MlflowException
+
         try:
             return {"predict": predict, "rollback": rollback, "history": history}[args.command](args)
-        except (DataError, ValueError) as error:
+        except (DataError, ValueError, MlflowException) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 

@@ -1,4 +1,5 @@
-"""The pipeline flow: split -> baseline (-> the later stages as they land), one MLflow run tree."""
+"""The pipeline flow: split -> baseline -> capacity -> regularization -> schedule -> tuning -> promotion,
+one MLflow run tree."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import connect, prepare_devices
-from training.config import PipelineConfig
+from training.config import Direction, MixedPrecision, PipelineConfig, ProfileName, TaskName, TunerName
 from training.progress import say
 from training.selection import StageResult
 from training.versioning import code_version, config_hash, git_commit, library_versions
@@ -45,13 +46,13 @@ class PipelineResult:
 def training_pipeline(
     data: str = D["data"],
     target: str | None = D["target"],
-    task: str = D["task"],
-    profile: str = D["profile"],
+    task: TaskName = D["task"],
+    profile: ProfileName = D["profile"],
     seed: int = D["seed"],
     epochs: int | None = D["epochs"],
     batch_size: int | None = D["batch_size"],
     metric: str | None = D["metric"],
-    direction: str | None = D["direction"],
+    direction: Direction | None = D["direction"],
     train_fraction: float = D["train_fraction"],
     val_fraction: float = D["val_fraction"],
     test_fraction: float = D["test_fraction"],
@@ -62,11 +63,11 @@ def training_pipeline(
     dropout_rates: list[float] | None = D["dropout_rates"],
     schedule_variants: list[str] | None = D["schedule_variants"],
     max_parallel: int = D["max_parallel"],
-    tuner: str = D["tuner"],
+    tuner: TunerName = D["tuner"],
     max_trials: int | None = D["max_trials"],
     tuning_max_epochs: int | None = D["tuning_max_epochs"],
     work_dir: str | None = D["work_dir"],
-    mixed_precision: str = D["mixed_precision"],
+    mixed_precision: MixedPrecision = D["mixed_precision"],
     force: bool = D["force"],
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner."""
@@ -75,15 +76,16 @@ def training_pipeline(
     device = prepare_devices(config)
     tracker = connect(config)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+    libraries = library_versions()
     versions = {"code.version": code_version(), "config.hash": config_hash(config.model_dump(mode="json")),
-                "git.commit": git_commit() or "unknown"}
+                "libraries.hash": config_hash(libraries), "git.commit": git_commit() or "unknown"}
     tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or ""),
             **versions, **device.tags()}
     say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}, "
         f"on {device.kind}{' with mixed precision' if device.mixed_precision else ''}")
     with tracker.run(name, tags=tags) as run_id:
         tracker.log_params(run_id, config.model_dump())
-        tracker.log_dict(run_id, library_versions(), "versions.json")
+        tracker.log_dict(run_id, libraries, "versions.json")
         # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
         tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
         split = split_stage(config, run_id)

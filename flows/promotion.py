@@ -3,21 +3,23 @@ only if it beats the current champion on the same test rows; otherwise it become
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-import mlflow
+from mlflow.exceptions import MlflowException
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.tasks import connect, prepare_data
 from training.config import PipelineConfig
+from training.data import DataError
 from training.evaluation import score_predictions
 from training.model_card import model_card
 from training.predict import predict_frame
 from training.progress import say
-from training.promotion import Candidate, choose, decide
-from training.registry import CHAMPION, Registry
+from training.promotion import CHAMPION, choose, decide, recorded_champion_score
+from training.registry import Registry
+
+D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
 
 
 @dataclass
@@ -35,78 +37,72 @@ class PromotionResult:
     variant: str
 
 
-def load_config(tracker, pipeline_run_id: str) -> PipelineConfig:
-    path = tracker.client.download_artifacts(pipeline_run_id, "config.json")
-    with open(path) as handle:
-        return PipelineConfig(**json.load(handle))
-
-
 @flow(name="promotion")
-def promotion_stage(pipeline_run_id: str | None = None, experiment: str = "keras-mlops",
+def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["experiment"],
                     tracking_uri: str | None = None, model_name: str | None = None) -> PromotionResult:
-    """Register the best candidate of a pipeline run (default: the latest finished one) and gate `champion`."""
+    """Register the best candidate of a pipeline run (default: the latest that trained) and gate `champion`."""
     tracker = connect(PipelineConfig(experiment=experiment, tracking_uri=tracking_uri))
     pipeline_run_id = pipeline_run_id or tracker.latest_pipeline_run()
     if not pipeline_run_id:
         raise ValueError(f"experiment {experiment!r} has no finished pipeline run to promote from")
-    config = load_config(tracker, pipeline_run_id)
+    config = PipelineConfig(**tracker.load_json(pipeline_run_id, "config.json"))
     if model_name:
         config = config.model_copy(update={"model_name": model_name})
     split = prepare_data(config).split
     selection = config.selection(split.task)
-    test_metric = "test_" + selection.metric.removeprefix("val_")
+    metric = selection.metric.removeprefix("val_")
+    test_metric = f"test_{metric}"
     registry = Registry(tracker.client, config.model_name)
-
-    candidates = [Candidate(run_id=c["run"].info.run_id, stage=c["stage"], variant=c["variant"],
-                            score=c["metrics"].get(f"model_{selection.metric}", float("nan")),
-                            param_count=int(c["metrics"].get("param_count", 0)), model_uri=c["model_uri"],
-                            fingerprint=c["fingerprint"]) for c in tracker.pipeline_candidates(pipeline_run_id)]
+    candidates = tracker.pipeline_candidates(pipeline_run_id, selection.metric)
     winner = choose(candidates, selection, split.fingerprint)
     say(f"stage promotion started: {len(candidates)} candidate(s); best {winner.stage}/{winner.variant} with "
         f"{selection.metric} {winner.score:.4f}")
 
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
-        network = mlflow.keras.load_model(winner.model_uri)
+        network = tracker.load_network(winner.model_uri)
         raw_test = split.test_frame.drop(columns=[split.preprocessor.target])
-        sample_out = predict_frame(network, split.preprocessor, raw_test.head(5))
-        serving_uri = tracker.log_serving_model(run_id, network, split.preprocessor, raw_test.head(5), sample_out)
         truth = split.test_frame[split.preprocessor.target]
-        metric = selection.metric.removeprefix("val_")
-        test_score = score_predictions(mlflow.pyfunc.load_model(serving_uri).predict(raw_test), truth, split.task,
-                                       metric)
+        serving_uri = tracker.log_serving_model(run_id, network, split.preprocessor, raw_test.head(5),
+                                                predict_frame(network, split.preprocessor, raw_test.head(5)))
+        # Scored through the very artifact that is registered, on raw rows, like the champion below.
+        test_score = score_predictions(tracker.load_serving_model(serving_uri).predict(raw_test), truth,
+                                       split.task, metric)
         champion = registry.version_by_alias(CHAMPION)
-        champion_score = None
+        champion_score, unscorable = None, None
         if champion is not None:
-            if champion.tags.get("data.fingerprint") == split.fingerprint and test_metric in champion.tags:
-                champion_score = float(champion.tags[test_metric])
-            else:  # other data since it was registered: score it again on today's test rows
-                champion_model = mlflow.pyfunc.load_model(f"models:/{config.model_name}/{champion.version}")
-                champion_score = score_predictions(champion_model.predict(raw_test), truth, split.task, metric)
-        alias, reason = decide(test_score, champion_score, selection)
-        source = tracker.client.get_run(winner.run_id)
+            champion_score = recorded_champion_score(champion.tags, split.fingerprint, test_metric)
+            if champion_score is None:  # registered on other data: score it again on today's test rows
+                try:
+                    model = tracker.load_serving_model(f"models:/{config.model_name}/{champion.version}")
+                    champion_score = score_predictions(model.predict(raw_test), truth, split.task, metric)
+                except (DataError, ValueError, KeyError, MlflowException) as error:
+                    unscorable = f"version {champion.version}: {error}"[:300]
+        alias, reason = decide(test_score, champion_score, selection, unscorable)
+        source = tracker.get_run(winner.run_id)
         card = model_card(
             name=config.model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
             metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
             param_count=winner.param_count, diagnosis=source.data.tags, data=tracker.split_summary(pipeline_run_id),
             pipeline_run_id=pipeline_run_id, candidate_run_id=winner.run_id,
-            champion={"version": champion.version, "test_score": champion_score} if champion else None,
+            champion={"version": champion.version, "test_score": champion_score}
+            if champion is not None and champion_score is not None else None,
             decision=f"{alias} ({reason})")
         tags = {selection.metric: winner.score, test_metric: test_score, "stage": winner.stage,
                 "variant": winner.variant, "data.fingerprint": split.fingerprint, "pipeline.run_id": pipeline_run_id,
-                "candidate.run_id": winner.run_id, "param_count": winner.param_count, "selection.metric":
-                selection.metric, "selection.direction": selection.direction,
+                "candidate.run_id": winner.run_id, "param_count": winner.param_count,
+                "selection.metric": selection.metric, "selection.direction": selection.direction,
                 **{k: v for k, v in source.data.tags.items() if k.startswith("diagnosis.")}}
         tracker.log_text(run_id, card, "model_card.md")
-        version = registry.register(serving_uri, run_id, tags, description=card)
-        registry.move_alias(alias, version.version, reason, details={
+        version, _ = registry.promote(serving_uri, run_id, tags, card, alias, reason, details={
             test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
-        tracker.set_tags(run_id, {"registered.version": version.version, "registered.alias": alias,
+        tracker.set_tags(run_id, {"registered.version": version, "registered.alias": alias,
                                   "registered.reason": reason, "mlflow.note.content": card})
         tracker.log_metrics(run_id, {test_metric: test_score})
-    create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{version.version}")
-    say(f"stage promotion finished: {config.model_name} version {version.version} is {alias}: {reason}")
-    return PromotionResult(model_name=config.model_name, version=str(version.version), alias=alias, reason=reason,
+    create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{version}")
+    say(f"stage promotion finished: {config.model_name} version {version} is {alias}: {reason}")
+    return PromotionResult(model_name=config.model_name, version=version, alias=alias, reason=reason,
                            test_metric=test_metric, test_score=test_score,
-                           champion_version=str(champion.version) if champion else None, champion_score=champion_score,
-                           candidate_run_id=winner.run_id, stage=winner.stage, variant=winner.variant)
+                           champion_version=str(champion.version) if champion is not None else None,
+                           champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
+                           variant=winner.variant)

@@ -7,6 +7,7 @@ started (and the processes those servers spawned), nothing else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -27,9 +28,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
+_processes: dict[int, subprocess.Popen] = {}
+
+
 def _spawn(command: list[str], log: Path, env: dict[str, str]) -> int:
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    _processes[process.pid] = process
     return process.pid
 
 
@@ -64,6 +69,12 @@ def start(args) -> int:
     deadline = time.monotonic() + args.timeout
     waiting = set(state)
     while waiting and time.monotonic() < deadline:
+        # A server that died (its port taken, say) must not pass for healthy because another answers there.
+        dead = sorted(name for name in state if _processes[state[name]["pid"]].poll() is not None)
+        if dead:
+            print(f"{', '.join(dead)} exited at start (is the port in use?); see {logs}; stopping", file=sys.stderr)
+            stop(args)
+            return 1
         waiting = {name for name in waiting if not _healthy(state[name]["health"])}
         time.sleep(0.5)
     if waiting:
@@ -96,7 +107,8 @@ def stop(args) -> int:
                 break
             time.sleep(0.2)
         else:
-            os.killpg(server["pid"], signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server["pid"], signal.SIGKILL)
         print(f"stopped {name} ({server['url']})")
     state_file.unlink()
     return 0

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, wait
 
 from flows.tasks import (
     connect,
@@ -100,11 +100,12 @@ def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, co
                 for name, spec in candidates.items()]
     futures: list[PrefectFuture] = []
     for name, spec in candidates.items():
-        in_flight = [f for f in futures if not f.state.is_final()]
-        if len(in_flight) >= config.max_parallel:
-            in_flight[0].wait()  # the oldest frees its slot first, as candidates are of similar size
+        while sum(not f.state.is_final() for f in futures) >= config.max_parallel:
+            time.sleep(0.2)  # a slot frees when any candidate ends, whichever it is
         futures.append(train_candidate.submit(stage, name, spec, split, selection, config.seed, tracker,
                                               stage_run_id))
+    # Let every candidate end before judging any: a failure must not leave siblings training unobserved.
+    wait(futures)
     return [future.result() for future in futures]
 
 
@@ -146,8 +147,10 @@ def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str |
         chosen = {k: v for k, v in summary.best_values.items() if not k.startswith("tuner/")}
         say(f"  tuning: {summary.trials} trial(s), {summary.epochs} epochs, best {selection.metric} "
             f"{summary.best_score:.4f} with {chosen}")
-        # The best trial is retrained for the full epochs on the same path, like every candidate.
-        return {BASE: base, "best-trial": replace(summary.best_spec, epochs=base.epochs)}
+        # The best trial is retrained for the full epochs on the same path, like every candidate; when the
+        # search found nothing better than the incoming winner itself, there is nothing new to retrain.
+        best = replace(summary.best_spec, epochs=base.epochs)
+        return {BASE: base} if best == base else {BASE: base, "best-trial": best}
 
     result = run_candidate_stage("tuning", search_then_candidates, config, pipeline_run_id, reference=BASE)
     # A finished search is in MLflow; its project folder only served to resume an interrupted one.

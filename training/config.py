@@ -12,6 +12,7 @@ TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
+MixedPrecision = Literal["auto", "on", "off"]
 
 BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -83,7 +84,7 @@ class PipelineConfig(BaseModel):
     max_trials: PositiveInt | None = Field(None, description="Trials of random/bayesian search; default per profile.")
     tuning_max_epochs: PositiveInt | None = Field(
         None, description="Hyperband's max epochs per model; default per profile.")
-    mixed_precision: Literal["auto", "on", "off"] = Field(
+    mixed_precision: MixedPrecision = Field(
         "auto", description="float16 compute on GPUs with tensor cores (auto), always (on) or never (off).")
     force: bool = Field(False, description="Train even when data, code and config match the last finished run.")
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "

@@ -60,7 +60,9 @@ def best_epoch(values: list[float], direction: str) -> int:
 
 def diagnose(history: dict[str, list[float]], selection: Selection) -> Diagnosis:
     loss, val_loss = list(history["loss"]), list(history["val_loss"])
-    scores = list(history.get(selection.metric, val_loss))
+    if selection.metric not in history:
+        raise ValueError(f"history has {sorted(history)}, not the selection metric {selection.metric!r}")
+    scores = list(history[selection.metric])
     n = len(val_loss)
     if n == 0:
         raise ValueError("cannot diagnose an empty history")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from training.config import Selection
 from training.diagnosis import Diagnosis, diagnose
@@ -73,17 +72,13 @@ def fit(
     evaluated = model.evaluate(split.x_val, split.y_val, batch_size=max(spec.batch_size, 256), verbose=0,
                                return_dict=True)
     val_scores = {f"val_{k}": float(v) for k, v in evaluated.items()}
+    if selection.metric not in val_scores or selection.metric not in history:
+        raise ValueError(f"the model reports {sorted(val_scores)}, not the selection metric {selection.metric!r}")
     return FitResult(
         model=model,
         history=history,
         val_scores=val_scores,
-        score=val_scores.get(selection.metric, float("nan")),
+        score=val_scores[selection.metric],
         diagnosis=diagnose(history, selection),
         fit_seconds=fit_seconds,
     )
-
-
-def predict_scores(model: keras.Model, x: np.ndarray, task: str) -> np.ndarray:
-    """Class probabilities for classification, one value per row for regression."""
-    out = model.predict(x, batch_size=1024, verbose=0)
-    return out if task == "classification" else out.reshape(-1)

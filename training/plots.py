@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display on workers or CI; must precede pyplot
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+# Figures are made directly, not through pyplot: no global figure registry (candidates may be plotted from
+# several threads at once) and no GUI backend on workers or CI.
 
 
 def learning_curves(history: dict[str, list[float]], metric: str, title: str, best_epoch: int | None = None) -> Figure:
@@ -18,7 +16,8 @@ def learning_curves(history: dict[str, list[float]], metric: str, title: str, be
     if base != "loss" and base in history:
         panels.append((base, base))
     has_lr = "learning_rate" in history
-    fig, axes = plt.subplots(1, len(panels) + has_lr, figsize=(4.2 * (len(panels) + has_lr), 3.4), squeeze=False)
+    fig = Figure(figsize=(4.2 * (len(panels) + has_lr), 3.4))
+    axes = fig.subplots(1, len(panels) + has_lr, squeeze=False)
     for ax, (key, label) in zip(axes[0], panels, strict=False):
         ax.plot(epochs, history[key], label=f"train {label}")
         if f"val_{key}" in history:
@@ -41,7 +40,8 @@ def learning_curves(history: dict[str, list[float]], metric: str, title: str, be
 
 def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], metric: str, title: str) -> Figure:
     """Every candidate's validation curve of the selection metric on one axis."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     for name, history in histories.items():
         values = history.get(metric, [])
         ax.plot(range(1, len(values) + 1), values, label=name)
@@ -55,7 +55,8 @@ def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], met
 
 def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str, title: str) -> Figure:
     """Each trial's score in the order the trials ran, with the best so far."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     values = [score for _, score in scores]
     ax.plot(range(1, len(values) + 1), values, "o", label=f"trial {metric}")
     pick = max if direction == "max" else min
@@ -70,7 +71,3 @@ def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def close(fig: Figure) -> None:
-    plt.close(fig)

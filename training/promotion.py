@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from training.config import Selection
-from training.registry import CHALLENGER, CHAMPION
 from training.selection import select_winner
+
+CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,24 @@ def choose(candidates: list[Candidate], selection: Selection, fingerprint: str) 
     return select_winner(same_data, selection)
 
 
-def decide(test_score: float, champion_score: float | None, selection: Selection) -> tuple[str, str]:
-    """(alias, reason): the first model and any model strictly better on the same test rows become champion."""
+def decide(test_score: float, champion_score: float | None, selection: Selection,
+           champion_unscorable: str | None = None) -> tuple[str, str]:
+    """(alias, reason): the first model and any model strictly better on the same test rows become champion.
+
+    A champion that cannot score today's test rows at all (another schema or task under the same model
+    name) cannot serve this data either, so the new model replaces it, and the reason says why.
+    """
+    if champion_unscorable:
+        return CHAMPION, f"the champion cannot score this data ({champion_unscorable})"
     if champion_score is None:
         return CHAMPION, "first registered model"
     if selection.better(test_score, champion_score):
         return CHAMPION, f"beats the champion on the test split ({test_score:.4f} vs {champion_score:.4f})"
     return CHALLENGER, f"does not beat the champion on the test split ({test_score:.4f} vs {champion_score:.4f})"
+
+
+def recorded_champion_score(champion_tags: dict[str, str], fingerprint: str, test_metric: str) -> float | None:
+    """The champion's own test score when it was measured on this very split; None means: score it again."""
+    if champion_tags.get("data.fingerprint") == fingerprint and test_metric in champion_tags:
+        return float(champion_tags[test_metric])
+    return None

@@ -13,9 +13,18 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-CHAMPION, CHALLENGER = "champion", "challenger"
+from training.promotion import CHAMPION
+
 HISTORY_PREFIX = "history."
+PLAIN_ROLLBACK = "rollback"
+NOT_FOUND = {ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(INVALID_PARAMETER_VALUE)}
+
+
+def _not_found(error: MlflowException) -> bool:
+    """Only a missing model or alias counts as 'none': an unreachable server must not look like one."""
+    return error.error_code in NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,9 @@ class Registry:
     def ensure_model(self) -> None:
         try:
             self.client.get_registered_model(self.name)
-        except MlflowException:
+        except MlflowException as error:
+            if not _not_found(error):
+                raise
             try:
                 self.client.create_registered_model(
                     self.name, description="Promoted by keras-mlops: `champion` serves, `challenger` waits.")
@@ -50,8 +61,10 @@ class Registry:
     def version_by_alias(self, alias: str):
         try:
             return self.client.get_model_version_by_alias(self.name, alias)
-        except MlflowException:
-            return None
+        except MlflowException as error:
+            if _not_found(error):
+                return None
+            raise
 
     def version(self, version: str):
         return self.client.get_model_version(self.name, str(version))
@@ -64,6 +77,17 @@ class Registry:
         model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
         return self.client.create_model_version(self.name, source, run_id=run_id, model_id=model_id,
                                                 tags={k: str(v) for k, v in tags.items()}, description=description)
+
+    def promote(self, source: str, run_id: str, tags: dict[str, str], description: str, alias: str, reason: str,
+                details: dict) -> tuple[str, AliasMove]:
+        """Register a version and give it `alias`. Should the alias move fail, the version says so in its
+        tags (`promotion.failed`) instead of standing there looking like a deliberate, alias-less version."""
+        version = str(self.register(source, run_id, tags, description).version)
+        try:
+            return version, self.move_alias(alias, version, reason, details)
+        except Exception as error:
+            self.client.set_model_version_tag(self.name, version, "promotion.failed", f"{alias}: {error}"[:4000])
+            raise
 
     def move_alias(self, alias: str, version: str, reason: str, details: dict | None = None) -> AliasMove:
         current = self.version_by_alias(alias)
@@ -98,13 +122,18 @@ class Registry:
         return holder
 
     def rollback(self, to_version: str | None = None) -> AliasMove:
-        """Move `champion` to `to_version`, or back to the version it replaced last."""
+        """Move `champion` to `to_version`, or back to the version the current champion replaced.
+
+        Walking back skips moves made by an earlier plain rollback, so rolling back twice goes further back
+        instead of toggling between two versions; an explicit `--to` move can itself be walked back.
+        """
         current = self.version_by_alias(CHAMPION)
         if current is None:
             raise ValueError(f"registered model {self.name!r} has no champion to roll back")
+        reason = f"rollback --to {to_version}" if to_version else PLAIN_ROLLBACK
         if to_version is None:
             moves = [m for m in self.history() if m.alias == CHAMPION and m.to_version == str(current.version)
-                     and m.from_version]
+                     and m.from_version and m.reason != PLAIN_ROLLBACK]
             if not moves:
                 raise ValueError(f"champion version {current.version} of {self.name!r} replaced no earlier version; "
                                  "name one with --to")
@@ -112,5 +141,4 @@ class Registry:
         self.version(to_version)  # fails clearly if that version does not exist
         if str(to_version) == str(current.version):
             raise ValueError(f"version {to_version} is already the champion of {self.name!r}")
-        return self.move_alias(CHAMPION, str(to_version), reason="rollback",
-                               details={"replaced": str(current.version)})
+        return self.move_alias(CHAMPION, str(to_version), reason=reason, details={"replaced": str(current.version)})

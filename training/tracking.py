@@ -37,12 +37,13 @@ from training import plots
 from training.config import Selection
 from training.fit import FitResult
 from training.preprocessing import Preprocessor
+from training.promotion import Candidate
 from training.selection import StageResult, comparison_table, verdict
 from training.split import Split
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Packages a served model needs; given explicitly because inferring them re-imports TensorFlow in a
-# subprocess and costs 6-9 s per logged model (see STACK.md).
+# subprocess and costs 6-9 s per logged model with MLflow 3.17; explicit ones cost ~0.1 s.
 MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
 
 
@@ -171,10 +172,7 @@ class Tracker:
         self.client.log_text(run_id, text, path)
 
     def log_figure(self, run_id: str, figure, path: str) -> None:
-        try:
-            self.client.log_figure(run_id, figure, path)
-        finally:
-            plots.close(figure)
+        self.client.log_figure(run_id, figure, path)
 
     def log_table(self, run_id: str, table: pd.DataFrame, stem: str) -> None:
         """A comparison table as CSV (for tools) and Markdown (for people)."""
@@ -300,7 +298,7 @@ class Tracker:
             inputs=Schema([ColSpec(AnyType(), c.name, required=False) if c.name in preprocessor.numeric else c
                            for c in inferred.inputs.inputs]),
             outputs=inferred.outputs)
-        with tempfile.TemporaryDirectory() as folder, self.active(run_id):
+        with tempfile.TemporaryDirectory() as folder, self.active(run_id), warnings.catch_warnings():
             network_path = Path(folder) / "network.keras"
             network.save(network_path)
             preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
@@ -322,27 +320,33 @@ class Tracker:
             # Pop it from the fluent stack and put back the status it had (RUNNING).
             mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
 
+    def load_json(self, run_id: str, path: str) -> dict:
+        """A JSON artifact of a run, read without leaving a downloaded copy behind."""
+        with tempfile.TemporaryDirectory() as folder:
+            with open(self.client.download_artifacts(run_id, path, folder)) as handle:
+                return json.load(handle)
+
     def split_summary(self, pipeline_run_id: str) -> dict:
         """What the split stage of a pipeline run recorded (rows, class balance, data set, fingerprint)."""
         split = next((r for r in self.child_runs(pipeline_run_id) if r.data.tags.get("stage") == "split"), None)
         if split is None:
             return {}
-        path = self.client.download_artifacts(split.info.run_id, "split/summary.json")
-        with open(path) as handle:
-            summary = json.load(handle)
+        summary = self.load_json(split.info.run_id, "split/summary.json")
         return {**summary, **{k: split.data.params.get(k) for k in ("dataset", "source", "task", "fingerprint")}}
 
-    def pipeline_candidates(self, pipeline_run_id: str) -> list[dict]:
-        """Every finished candidate run (kind=candidate) of every stage of a pipeline run."""
+    def pipeline_candidates(self, pipeline_run_id: str, metric: str) -> list[Candidate]:
+        """Every finished candidate run (kind=candidate) of every stage of a pipeline run, scored on `metric`."""
         out = []
         for stage in sorted(self.child_runs(pipeline_run_id), key=lambda r: r.info.start_time):
             # Oldest first, so that among equal models the stage where it first appeared is credited.
             for run in sorted(self.child_runs(stage.info.run_id), key=lambda r: r.info.start_time):
-                tags = run.data.tags
+                tags, metrics = run.data.tags, run.data.metrics
                 if tags.get("kind") == "candidate" and run.info.status == "FINISHED" and tags.get("model.uri"):
-                    out.append({"run": run, "stage": tags.get("stage"), "variant": tags.get("variant"),
-                                "model_uri": tags["model.uri"], "fingerprint": tags.get("data.fingerprint"),
-                                "metrics": run.data.metrics, "params": run.data.params, "tags": tags})
+                    out.append(Candidate(run_id=run.info.run_id, stage=tags.get("stage", ""),
+                                         variant=tags.get("variant", ""),
+                                         score=metrics.get(f"model_{metric}", float("nan")),
+                                         param_count=int(metrics.get("param_count", 0)), model_uri=tags["model.uri"],
+                                         fingerprint=tags.get("data.fingerprint", "")))
         return out
 
     def finished_pipeline_like(self, current_run_id: str, fingerprint: str, versions: dict[str, str]) -> str | None:
@@ -356,9 +360,23 @@ class Tracker:
         return next((r.info.run_id for r in runs if r.info.run_id != current_run_id), None)
 
     def latest_pipeline_run(self) -> str | None:
+        """The latest finished pipeline run that trained (a 'no change' night has no candidates)."""
         runs = self.client.search_runs([self.experiment_id], "tags.stage = 'pipeline' and attributes.status = "
-                                       "'FINISHED'", order_by=["attributes.start_time DESC"], max_results=1)
+                                       "'FINISHED' and tags.outcome = 'trained'",
+                                       order_by=["attributes.start_time DESC"], max_results=1)
         return runs[0].info.run_id if runs else None
+
+    def get_run(self, run_id: str):
+        return self.client.get_run(run_id)
+
+    @staticmethod
+    def load_network(model_uri: str) -> keras.Model:
+        return mlflow.keras.load_model(model_uri)
+
+    @staticmethod
+    def load_serving_model(model_uri: str):
+        """The registered pyfunc (raw rows in, predictions out)."""
+        return mlflow.pyfunc.load_model(model_uri)
 
     # --- reading back -----------------------------------------------------------------------------
 
@@ -371,25 +389,24 @@ class Tracker:
                 return run.info.run_id
         return None
 
-    def delete_unfinished_children(self, parent_id: str, tags: dict[str, str]) -> int:
-        """Soft-delete children of `parent_id` with these tags that did not finish (a retried attempt's)."""
-        stale = [r for r in self.child_runs(parent_id) if r.info.status != "FINISHED"
-                 and all(r.data.tags.get(k) == v for k, v in tags.items())]
-        for run in stale:
-            self.client.delete_run(run.info.run_id)
-        return len(stale)
-
-    def delete_children(self, parent_id: str, tags: dict[str, str]) -> int:
-        """Soft-delete every child of `parent_id` with these tags."""
-        runs = [r for r in self.child_runs(parent_id) if all(r.data.tags.get(k) == v for k, v in tags.items())]
+    def delete_children(self, parent_id: str, tags: dict[str, str], unfinished_only: bool = False) -> int:
+        """Soft-delete children of `parent_id` with these tags (only those that did not finish, if asked):
+        what an earlier, interrupted attempt left, before it is done again."""
+        runs = [r for r in self.child_runs(parent_id) if all(r.data.tags.get(k) == v for k, v in tags.items())
+                and not (unfinished_only and r.info.status == "FINISHED")]
         for run in runs:
             self.client.delete_run(run.info.run_id)
         return len(runs)
 
     def child_runs(self, parent_id: str) -> list:
-        return self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'",
-            max_results=1000)
+        runs, token = [], None
+        while True:  # paged: a long Hyperband search has more trials than one page holds
+            page = self.client.search_runs([self.experiment_id], f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'",
+                                           max_results=1000, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
 
 
 class EpochLogger(keras.callbacks.Callback):
@@ -428,5 +445,3 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-def to_json(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

@@ -29,10 +29,13 @@ def git_commit(root: Path = ROOT) -> str | None:
         done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
 
 
 def config_hash(config: dict) -> str:
+    """A short hash of the settings that change what is trained (also used for library versions)."""
     relevant = {k: v for k, v in config.items() if k not in NOT_AFFECTING_RESULTS}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

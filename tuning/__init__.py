@@ -1,1 +1,1 @@
-"""Keras Tuner search stage (see issue 4): the search space and the tracked tuner."""
+"""The Keras Tuner search stage: the search space (space.py) and the tracked tuners (tuner.py)."""

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -100,13 +101,17 @@ class TrackedTrials:
         name = f"trial-{trial.trial_id}"
         # A trial interrupted in an earlier attempt is retried by Keras Tuner under the same id; its
         # unfinished MLflow run is removed so that each trial has exactly one run.
-        self.tracker.delete_unfinished_children(self.stage_run_id, {"tuning.trial_id": trial.trial_id})
+        self.tracker.delete_children(self.stage_run_id, {"tuning.trial_id": trial.trial_id}, unfinished_only=True)
         tags = {"stage": "tuning", "kind": "trial", "tuning.trial_id": trial.trial_id, "variant": name}
         with self.tracker.candidate_run(name, self.stage_run_id, tags=tags) as run_id:
             spec = spec_from_hp(trial.hyperparameters.copy(), self.hypermodel.base)
             self.tracker.log_params(run_id, {**spec.params(), **trial.hyperparameters.values})
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.tracker.epoch_logger(run_id)]
-            results = super().run_trial(trial, *args, **kwargs)
+            with warnings.catch_warnings():
+                # Hyperband continues a trial from the previous round's weights into a fresh optimizer: Keras
+                # warns that it skips the saved optimizer state, which is exactly what is meant.
+                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+                results = super().run_trial(trial, *args, **kwargs)
             self.tracker.log_trial(run_id, self.hypermodel.last_result, self.hypermodel.selection)
         return results
 

@@ -31,3 +31,18 @@ def test_unchanged_night_is_skipped_and_force_trains(prefect_harness, tracking_u
     assert forced.unchanged_since is None and forced.promotion.version == "2"
     other_seed = training_pipeline(**{**run, "seed": 7})
     assert other_seed.unchanged_since is None  # another config is another night's work
+
+
+def test_parallel_candidates_give_the_same_run_tree(prefect_harness, tracking_uri, tmp_path):
+    from flows.pipeline import training_pipeline
+
+    result = training_pipeline(**{**TINY, "experiment": "parallel-test", "model_name": "iris-parallel"},
+                               tracking_uri=tracking_uri, work_dir=str(tmp_path), max_parallel=2)
+    assert [s.stage for s in result.stages] == ["baseline", "capacity", "regularization", "schedule", "tuning"]
+    assert [[c.name for c in s.candidates] for s in result.stages[1:4]] == [
+        ["base", "units-8"], ["base", "dropout-0.2", "batchnorm"], ["base", "early-stopping"]]
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("parallel-test").experiment_id])
+    assert runs and all(r.info.status == "FINISHED" for r in runs)
+    for stage in result.stages:
+        assert stage.winner.score == max(c.score for c in stage.candidates)

@@ -137,7 +137,7 @@ def test_rollback_and_history_cli(env):
     assert str(registry.version_by_alias("champion").version) == "2"
     done = cli("rollback", "--model-name", pipeline.model_name, uri=pipeline.uri)
     assert done.returncode == 0, done.stderr
-    assert "champion: 2 -> 1  (rollback)" in done.stdout
+    assert "champion: 2 -> 1  (rollback)" in done.stdout  # walks back the explicit move to 2
     assert str(registry.version_by_alias("champion").version) == "1"
     done = cli("history", "--model-name", pipeline.model_name, "--at", "2000-01-01T00:00", uri=pipeline.uri)
     lines = done.stdout.strip().splitlines()

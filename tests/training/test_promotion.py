@@ -1,7 +1,7 @@
 import pytest
 
 from training.config import Selection
-from training.promotion import Candidate, choose, decide
+from training.promotion import Candidate, choose, decide, recorded_champion_score
 
 ACC, LOSS = Selection("val_accuracy", "max"), Selection("val_loss", "min")
 
@@ -35,3 +35,15 @@ def test_gate():
     assert decide(0.90, 0.90, ACC)[0] == "challenger"  # a tie does not move the champion
     assert decide(0.10, 0.20, LOSS)[0] == "champion"
     assert decide(0.30, 0.20, LOSS)[0] == "challenger"
+
+
+def test_a_champion_that_cannot_score_the_data_is_replaced_with_the_reason():
+    alias, reason = decide(0.5, None, ACC, champion_unscorable="version 3: columns ['x'] are missing")
+    assert alias == "champion" and "cannot score this data" in reason and "version 3" in reason
+
+
+def test_the_champion_is_rescored_unless_measured_on_this_split():
+    tags = {"data.fingerprint": "f1", "test_accuracy": "0.93"}
+    assert recorded_champion_score(tags, "f1", "test_accuracy") == 0.93
+    assert recorded_champion_score(tags, "f2", "test_accuracy") is None
+    assert recorded_champion_score(tags, "f1", "test_loss") is None

@@ -2,8 +2,10 @@ import time
 
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from training.registry import CHALLENGER, CHAMPION, Registry
+from training.promotion import CHALLENGER, CHAMPION
+from training.registry import Registry
 
 
 @pytest.fixture
@@ -40,9 +42,12 @@ def test_rollback_goes_back_and_is_recorded(registry):
     move = registry.rollback()
     assert (move.from_version, move.to_version, move.reason) == (v2, v1, "rollback")
     assert str(registry.version_by_alias(CHAMPION).version) == v1
+    with pytest.raises(ValueError, match="replaced no earlier version"):
+        registry.rollback()  # a second rollback walks further back (there is nothing), it does not toggle
     assert registry.rollback(to_version=v2).to_version == v2
     assert [m.reason for m in registry.history()] == ["first registered model", "beats the champion", "rollback",
-                                                      "rollback"]
+                                                      f"rollback --to {v2}"]
+    assert registry.rollback().to_version == v1  # an explicit move can be walked back
 
 
 def test_rollback_errors_are_specific(registry):
@@ -54,7 +59,7 @@ def test_rollback_errors_are_specific(registry):
         registry.rollback()
     with pytest.raises(ValueError, match="already the champion"):
         registry.rollback(to_version=v1)
-    with pytest.raises(Exception, match="(?i)not found|does not exist"):
+    with pytest.raises(MlflowException, match="not found"):
         registry.rollback(to_version="42")
     assert str(registry.version_by_alias(CHAMPION).version) == v1
 
@@ -69,3 +74,26 @@ def test_what_was_champion_at_a_given_time(registry):
     assert registry.alias_at(CHAMPION, between) == v1
     assert registry.alias_at(CHAMPION, time.time()) == v2
     assert registry.alias_at(CHAMPION, between - 3600) is None
+
+
+def test_an_unreachable_registry_is_not_mistaken_for_an_empty_one(tmp_path):
+    registry = Registry(MlflowClient("http://127.0.0.1:9"), "anything")  # nothing listens on port 9
+    import os
+
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    try:
+        with pytest.raises(MlflowException):
+            registry.version_by_alias(CHAMPION)
+    finally:
+        os.environ.pop("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+
+
+def test_a_failed_alias_move_marks_the_version(registry, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("alias store down")
+
+    monkeypatch.setattr(registry, "move_alias", broken)
+    with pytest.raises(RuntimeError):
+        registry.promote("file:///models/x", None, {"test_accuracy": "0.9"}, "card", CHAMPION, "first", {})
+    assert registry.version("1").tags["promotion.failed"] == "champion: alias store down"
+    assert registry.version_by_alias(CHAMPION) is None
