@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             command.add_argument("--at", metavar="TIME", help="also say which version was champion at this time "
                                                               "(ISO format, e.g. 2026-11-24T12:00)")
+    run.add_argument("--deterministic", action="store_true",
+                     help="deterministic TensorFlow ops: same data, config and seed give the same metrics (slower)")
     run.add_argument("--force", action="store_true",
                      help="train even when data, code and config match the last finished pipeline run")
     run.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
@@ -74,7 +76,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
               "model_name": args.model_name, "seed": args.seed,
               "max_parallel": args.max_parallel, "tuner": args.tuner, "max_trials": args.max_trials,
-              "force": args.force, "mixed_precision": args.mixed_precision}
+              "force": args.force, "mixed_precision": args.mixed_precision, "deterministic": args.deterministic}
     return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -68,6 +68,7 @@ def training_pipeline(
     tuning_max_epochs: int | None = D["tuning_max_epochs"],
     work_dir: str | None = D["work_dir"],
     mixed_precision: MixedPrecision = D["mixed_precision"],
+    deterministic: bool = D["deterministic"],
     force: bool = D["force"],
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner."""

@@ -58,12 +58,12 @@ _devices: dict[tuple, DeviceInfo] = {}
 
 def prepare_devices(config: PipelineConfig) -> DeviceInfo:
     """GPU memory growth, dtype policy and thread limits, once per process and before any TensorFlow op."""
-    key = (config.mixed_precision, config.max_parallel)
+    key = (config.mixed_precision, config.max_parallel, config.deterministic)
     if key not in _devices:
         if limit_tensorflow_threads(config.max_parallel) is None and config.max_parallel > 1:
             say(f"warning: TensorFlow had started before this run: its threads are not shared between the "
                 f"{config.max_parallel} parallel candidates")
-        _devices[key] = configure_devices(config.mixed_precision)
+        _devices[key] = configure_devices(config.mixed_precision, config.deterministic)
     return _devices[key]
 
 

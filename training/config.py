@@ -86,6 +86,8 @@ class PipelineConfig(BaseModel):
         None, description="Hyperband's max epochs per model; default per profile.")
     mixed_precision: MixedPrecision = Field(
         "auto", description="float16 compute on GPUs with tensor cores (auto), always (on) or never (off).")
+    deterministic: bool = Field(False, description="Deterministic TensorFlow ops: the same data, config and seed "
+                                                   "give the same metrics to the last digit (slower).")
     force: bool = Field(False, description="Train even when data, code and config match the last finished run.")
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
                                                    "checkout.")

@@ -33,10 +33,15 @@ def wants_mixed_precision(setting: str, capabilities: list[tuple[int, int]]) -> 
     return all(tuple(c) >= MIXED_PRECISION_MIN_CAPABILITY for c in capabilities)
 
 
-def configure_devices(mixed_precision: str = "auto") -> DeviceInfo:
-    """Set memory growth on every visible GPU and the Keras dtype policy; say what was found."""
+def configure_devices(mixed_precision: str = "auto", deterministic: bool = False) -> DeviceInfo:
+    """Set memory growth on every visible GPU, the Keras dtype policy and (if asked) deterministic ops;
+    say what was found."""
     import keras
     import tensorflow as tf
+
+    if deterministic:
+        # Same seed, same kernels, same order of reductions: identical numbers run after run (GPUs too).
+        tf.config.experimental.enable_op_determinism()
 
     gpus = tf.config.list_physical_devices("GPU")
     names, capabilities = [], []

@@ -37,3 +37,26 @@ def test_cpu_auto_trains_in_float32():
 
 def test_mixed_precision_on_the_cpu_path_keeps_a_float32_head():
     assert run("on") == ["cpu", "True", "mixed_float16", "float32", "float16", "True"]
+
+
+DETERMINISTIC = """
+import json, training
+from training.config import Selection
+from training.data import load_dataset
+from training.devices import configure_devices
+from training.fit import fit
+from training.spec import ModelSpec
+from training.split import make_split
+configure_devices("off", deterministic=True)
+split = make_split(load_dataset("wine"), (0.64, 0.16, 0.2), seed=3)
+result = fit(ModelSpec(units=(16, 8), dropout=0.2, batchnorm=True, epochs=3), split, Selection("val_accuracy", "max"),
+             seed=11)
+print(json.dumps([split.fingerprint, result.history]))
+"""
+
+
+def test_deterministic_runs_repeat_every_logged_digit():
+    # Two separate processes, as two nightly runs would be.
+    runs = [subprocess.run([sys.executable, "-c", DETERMINISTIC], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert runs[0] == runs[1] and '"val_accuracy"' in runs[0]
