@@ -136,20 +136,30 @@ class Tracker:
             run_id = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
         try:
             yield run_id
-        except (KeyboardInterrupt, SystemExit):
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+        except Exception:
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
             raise
         except BaseException:
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+            # Not an error of the run but an interruption: Ctrl-C, SystemExit, or the signal a Prefect worker
+            # sends to cancel a flow run (Prefect raises it as a BaseException, TerminationSignal).
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
             raise
         self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
 
     @contextlib.contextmanager
     def candidate_run(self, name: str, stage_run_id: str, tags: dict[str, str]) -> Iterator[str]:
         """A candidate run, active in this thread's fluent stack so that `log_model` links to it."""
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, parent_run_id=stage_run_id,
-                              tags=tags) as active:
+        active = mlflow.start_run(experiment_id=self.experiment_id, run_name=name, parent_run_id=stage_run_id,
+                                  tags=tags)
+        try:
             yield active.info.run_id
+        except Exception:
+            mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+            raise
+        except BaseException:  # interrupted, as in `run`
+            mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+            raise
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
 
     # --- logging ----------------------------------------------------------------------------------
 
