@@ -45,12 +45,7 @@ def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], met
     for name, history in histories.items():
         values = history.get(metric, [])
         ax.plot(range(1, len(values) + 1), values, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "epoch", metric, title)
 
 
 def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str, title: str) -> Figure:
@@ -65,8 +60,12 @@ def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str
         running = value if running is None else pick(running, value)
         best.append(running)
     ax.step(range(1, len(best) + 1), best, where="post", label="best so far")
-    ax.set_xlabel("trial (in the order run)")
-    ax.set_ylabel(metric)
+    return _finish(fig, ax, "trial (in the order run)", metric, title)
+
+
+def _finish(fig: Figure, ax, xlabel: str, ylabel: str, title: str) -> Figure:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
