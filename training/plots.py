@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+
 from matplotlib.figure import Figure
 
-# Figures are made directly, not through pyplot: no global figure registry (candidates may be plotted from
-# several threads at once) and no GUI backend on workers or CI.
+# Figures are made directly, not through pyplot: no global figure registry and no GUI backend on workers or
+# CI. Candidates may still be plotted from several threads at once, and matplotlib's text layout (its
+# mathtext parser, used for log-scale tick labels) is shared and not thread-safe: drawing takes this lock.
+RENDER_LOCK = threading.RLock()
 
 
+def _locked(make):
+    @functools.wraps(make)
+    def wrapper(*args, **kwargs):
+        with RENDER_LOCK:
+            return make(*args, **kwargs)
+
+    return wrapper
+
+
+@_locked
 def learning_curves(history: dict[str, list[float]], metric: str, title: str, best_epoch: int | None = None) -> Figure:
     """Loss, the task metric and the learning rate per epoch, train against validation."""
     epochs = list(range(1, len(history["loss"]) + 1))
@@ -38,6 +53,7 @@ def learning_curves(history: dict[str, list[float]], metric: str, title: str, be
     return fig
 
 
+@_locked
 def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], metric: str, title: str) -> Figure:
     """Every candidate's validation curve of the selection metric on one axis."""
     fig = Figure(figsize=(6.4, 4.0))
@@ -48,6 +64,7 @@ def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], met
     return _finish(fig, ax, "epoch", metric, title)
 
 
+@_locked
 def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str, title: str) -> Figure:
     """Each trial's score in the order the trials ran, with the best so far."""
     fig = Figure(figsize=(6.4, 4.0))

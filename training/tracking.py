@@ -182,7 +182,8 @@ class Tracker:
         self.client.log_text(run_id, text, path)
 
     def log_figure(self, run_id: str, figure, path: str) -> None:
-        self.client.log_figure(run_id, figure, path)
+        with plots.RENDER_LOCK:  # saving draws the figure again
+            self.client.log_figure(run_id, figure, path)
 
     def log_table(self, run_id: str, table: pd.DataFrame, stem: str) -> None:
         """A comparison table as CSV (for tools) and Markdown (for people)."""
