@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import flows  # noqa: F401  (quiet environment defaults before anything heavy is imported)
@@ -162,8 +164,27 @@ def predict(args) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum, frame):
+    # Prefect turns SIGTERM into an exception inside a flow (runs end KILLED), then sends the signal again to
+    # the handler it found. The default handler would kill the process on the spot, skipping atexit, and the
+    # temporary Prefect API server this process started would outlive it; a clean exit stops it.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Only where nobody chose a handler yet (not inside a program that embeds this), and put back after.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return _main(args)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _main(args)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from training.config import ConfigError
