@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db)")
     run.add_argument("--experiment", default="keras-mlops", help="MLflow experiment name (default: keras-mlops)")
     run.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
+    for part in ("train", "val", "test"):
+        default = PipelineConfig.model_fields[f"{part}_fraction"].default
+        run.add_argument(f"--{part}-fraction", type=float, metavar="F",
+                         help=f"share of rows in the {part} split (default: {default}; the three sum to 1)")
     run.add_argument("--seed", type=int, default=42, help="seed of the split and of every fit (default: 42)")
     run.add_argument("--max-parallel", type=int, default=1,
                      help="candidates of a stage trained at once; TensorFlow's threads are shared between them "
@@ -77,7 +81,9 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
               "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
               "model_name": args.model_name, "seed": args.seed,
-              "max_parallel": args.max_parallel, "tuner": args.tuner, "max_trials": args.max_trials,
+              "max_parallel": args.max_parallel,
+              "train_fraction": args.train_fraction, "val_fraction": args.val_fraction,
+              "test_fraction": args.test_fraction, "tuner": args.tuner, "max_trials": args.max_trials,
               "force": args.force, "mixed_precision": args.mixed_precision, "deterministic": args.deterministic}
     return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
 
@@ -204,15 +210,20 @@ def _main(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
+                             + (f" (got {e['input']!r})" if e["loc"] else "") for e in error.errors())
         print(f"error: invalid configuration: {problems}", file=sys.stderr)
         return 2
     from training.progress import show_progress_on_console
 
     show_progress_on_console()
     from flows.pipeline import training_pipeline
+    from flows.tasks import prepare_data
 
     try:
+        # The flow checks the same (a deployment has no CLI in front); checking here first gives a bad input
+        # one clear line instead of a failed flow run's traceback. The loaded split is kept for the flow.
+        config.selection(prepare_data.fn(config).split.task)
         result = training_pipeline(**config.model_dump())
     except (DataError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,7 +19,7 @@ from flows.stages import (
     split_stage,
     tuning_stage,
 )
-from flows.tasks import connect, prepare_devices
+from flows.tasks import connect, prepare_data, prepare_devices
 from training.config import Direction, MixedPrecision, PipelineConfig, ProfileName, TaskName, TunerName
 from training.progress import say
 from training.selection import StageResult
@@ -75,6 +75,9 @@ def training_pipeline(
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
     device = prepare_devices(config)
+    # Bad data or a metric the task does not report fails here, before any run exists: nothing half-written.
+    prepared = prepare_data(config)
+    config.selection(prepared.split.task)
     tracker = connect(config)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
