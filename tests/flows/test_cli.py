@@ -44,6 +44,6 @@ def test_missing_file_fails_cleanly(tracking_uri, tmp_path):
          "--experiment", "cli-test"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"error: data file '{missing}' does not exist" in done.stderr
-    client = MlflowClient(tracking_uri)
-    runs = client.search_runs([client.get_experiment_by_name("cli-test").experiment_id])
-    assert {r.info.status for r in runs} == {"FAILED"}  # nothing left RUNNING
+    assert "Traceback" not in done.stderr
+    # Refused before the pipeline's first run: no experiment, no run, nothing left RUNNING.
+    assert MlflowClient(tracking_uri).get_experiment_by_name("cli-test") is None
