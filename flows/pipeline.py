@@ -19,7 +19,7 @@ from flows.stages import (
     split_stage,
     tuning_stage,
 )
-from flows.tasks import connect, prepare_data, prepare_devices
+from flows.tasks import close_stale_runs, connect, prepare_data, prepare_devices
 from training.config import Direction, MixedPrecision, PipelineConfig, ProfileName, TaskName, TunerName
 from training.progress import say
 from training.selection import StageResult
@@ -79,6 +79,8 @@ def training_pipeline(
     prepared = prepare_data(config)
     config.selection(prepared.split.task)
     tracker = connect(config)
+    # Runs of flow processes that were killed outright (SIGKILL, a lost machine) still say RUNNING.
+    close_stale_runs(tracker)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
     versions = {"code.version": code_version(), "config.hash": config_hash(config.model_dump(mode="json")),

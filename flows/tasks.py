@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -13,6 +15,7 @@ from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices
 from training.fit import fit
+from training.ownership import owner_gone
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult
@@ -68,7 +71,45 @@ def prepare_devices(config: PipelineConfig) -> DeviceInfo:
 
 
 def connect(config: PipelineConfig) -> Tracker:
-    return Tracker(resolve_tracking_uri(config.tracking_uri), config.experiment)
+    tracker = Tracker(resolve_tracking_uri(config.tracking_uri), config.experiment)
+    tracker.flow_run_id = root_flow_run_id()
+    return tracker
+
+
+def root_flow_run_id() -> str | None:
+    """The outermost Prefect flow run of this process (the pipeline's, when a stage runs inside it)."""
+    from prefect.runtime import flow_run
+
+    try:
+        return str(flow_run.root_flow_run_id or flow_run.id or "") or None
+    except Exception:  # outside a flow run, or no API to ask: the process alone identifies the owner
+        return None
+
+
+def flow_run_ended(flow_run_id: str) -> bool | None:
+    """Whether Prefect holds that flow run in a final state (Completed, Failed, Crashed, Cancelled);
+    None when it cannot tell (unknown id, API unreachable)."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except Exception:
+        return None
+    return state is not None and state.is_final()
+
+
+def close_stale_runs(tracker: Tracker) -> list[str]:
+    """Close the RUNNING runs of the experiment whose owner is certainly gone (a SIGKILLed flow process,
+    a crashed flow run); returns their ids."""
+    host, closed = socket.gethostname(), []
+    for run in tracker.running_runs():
+        reason = owner_gone(run.data.tags, host, flow_run_ended)
+        if reason:
+            tracker.close_stale(run, reason)
+            closed.append(run.info.run_id)
+            say(f"closed stale run {run.info.run_name} ({run.info.run_id}): {reason}")
+    return closed
 
 
 @task(cache_policy=NO_CACHE)

@@ -36,6 +36,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_I
 from training import plots
 from training.config import Selection
 from training.fit import FitResult
+from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.preprocessing import Preprocessor
 from training.promotion import Candidate
 from training.selection import StageResult, comparison_table, verdict
@@ -94,6 +95,15 @@ class Tracker:
         self.client = MlflowClient(tracking_uri)
         self.experiment_name = experiment
         self.experiment_id = self._experiment_id(experiment)
+        # The Prefect flow run this process works for (set by the flows); recorded on every run it creates.
+        self.flow_run_id: str | None = None
+
+    def owner_tags(self) -> dict[str, str]:
+        """Who owns a run while it is RUNNING (training.ownership): judged later if it never ends."""
+        tags = {OWNER_PROCESS: this_process()}
+        if self.flow_run_id:
+            tags[OWNER_FLOW_RUN] = self.flow_run_id
+        return tags
 
     def _experiment_id(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -128,9 +138,10 @@ class Tracker:
         """
         if resume_id:
             run_id = resume_id
+            self.set_tags(run_id, self.owner_tags())
             self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
         else:
-            all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+            all_tags = {MLFLOW_RUN_NAME: name, **(tags or {}), **self.owner_tags()}
             if parent_id:
                 all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
             run_id = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
@@ -150,7 +161,7 @@ class Tracker:
     def candidate_run(self, name: str, stage_run_id: str, tags: dict[str, str]) -> Iterator[str]:
         """A candidate run, active in this thread's fluent stack so that `log_model` links to it."""
         active = mlflow.start_run(experiment_id=self.experiment_id, run_name=name, parent_run_id=stage_run_id,
-                                  tags=tags)
+                                  tags={**tags, **self.owner_tags()})
         try:
             yield active.info.run_id
         except Exception:
@@ -389,6 +400,22 @@ class Tracker:
         """The registered pyfunc (raw rows in, predictions out)."""
         return mlflow.pyfunc.load_model(model_uri)
 
+    # --- runs whose owner died ------------------------------------------------------------------
+
+    def running_runs(self) -> list:
+        return self._search_all("attributes.status = 'RUNNING'")
+
+    def close_stale(self, run, reason: str) -> None:
+        """End a RUNNING run whose owner is gone as KILLED, saying why; a version its promotion registered
+        before dying is marked `promotion.failed`, like one whose alias move failed."""
+        run_id = run.info.run_id
+        self.set_tags(run_id, {"closed.reason": f"closed by a later pipeline run: {reason}"[:5000]})
+        self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+        if run.data.tags.get("stage") == "promotion":
+            for version in self.client.search_model_versions(f"run_id = '{run_id}'"):
+                self.client.set_model_version_tag(version.name, version.version, "promotion.failed",
+                                                  f"the promotion run died before finishing: {reason}")
+
     # --- reading back -----------------------------------------------------------------------------
 
     def unfinished_child(self, parent_id: str | None, stage: str) -> str | None:
@@ -410,10 +437,12 @@ class Tracker:
         return len(runs)
 
     def child_runs(self, parent_id: str) -> list:
+        return self._search_all(f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'")
+
+    def _search_all(self, query: str) -> list:
         runs, token = [], None
         while True:  # paged: a long Hyperband search has more trials than one page holds
-            page = self.client.search_runs([self.experiment_id], f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'",
-                                           max_results=1000, page_token=token)
+            page = self.client.search_runs([self.experiment_id], query, max_results=1000, page_token=token)
             runs.extend(page)
             token = page.token
             if not token:
