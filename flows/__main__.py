@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "(ISO format, e.g. 2026-11-24T12:00)")
     run.add_argument("--deterministic", action="store_true",
                      help="deterministic TensorFlow ops: same data, config and seed give the same metrics (slower)")
+    run.add_argument("--resume", metavar="RUN",
+                     help="continue an unfinished (failed, killed) pipeline run with its recorded config: finished "
+                          "stages are reused, the rest is done; other run options except --tracking-uri are ignored")
     run.add_argument("--force", action="store_true",
                      help="train even when data, code and config match the last finished pipeline run")
     run.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
@@ -141,7 +144,10 @@ def history(args) -> int:
 
 
 def rollback(args) -> int:
-    move = registry_for(args).rollback(args.to)
+    from flows.promotion import promotion_lock
+
+    with promotion_lock(args.model_name):  # not in the middle of a pipeline's promotion
+        move = registry_for(args).rollback(args.to)
     print(f"{args.model_name}: {move.describe()}")
     return 0
 
@@ -208,7 +214,16 @@ def _main(args: argparse.Namespace) -> int:
     from training.data import DataError
 
     try:
-        config = config_from_args(args)
+        if args.resume:
+            from training.tracking import recorded_config, resolve_tracking_uri
+
+            uri = resolve_tracking_uri(args.tracking_uri)
+            config = PipelineConfig(**{**recorded_config(uri, args.resume), "tracking_uri": uri})
+        else:
+            config = config_from_args(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
                              + (f" (got {e['input']!r})" if e["loc"] else "") for e in error.errors())
@@ -224,7 +239,7 @@ def _main(args: argparse.Namespace) -> int:
         # The flow checks the same (a deployment has no CLI in front); checking here first gives a bad input
         # one clear line instead of a failed flow run's traceback. The loaded split is kept for the flow.
         config.selection(prepare_data.fn(config).split.task)
-        result = training_pipeline(**config.model_dump())
+        result = training_pipeline(**config.model_dump(), resume=args.resume)
     except (DataError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

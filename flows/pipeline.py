@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.promotion import PromotionResult, promotion_stage
+from flows.promotion import PromotionResult, finished_promotion, promotion_stage
 from flows.stages import (
     baseline_stage,
     capacity_stage,
@@ -70,8 +70,13 @@ def training_pipeline(
     mixed_precision: MixedPrecision = D["mixed_precision"],
     deterministic: bool = D["deterministic"],
     force: bool = D["force"],
+    resume: str | None = None,
 ) -> PipelineResult:
-    """Run every stage on one split, each stage starting from the previous stage's winner."""
+    """Run every stage on one split, each stage starting from the previous stage's winner.
+
+    `resume` names an unfinished pipeline run to continue: its finished stages are reused, the one that
+    failed is done again. A retry of the same Prefect flow run resumes its own pipeline run by itself.
+    """
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
     device = prepare_devices(config)
@@ -81,6 +86,9 @@ def training_pipeline(
     tracker = connect(config)
     # Runs of flow processes that were killed outright (SIGKILL, a lost machine) still say RUNNING.
     close_stale_runs(tracker)
+    resume = resume or tracker.unfinished_pipeline_of(str(flow_run.id or "") or None)
+    if resume:
+        tracker.check_resumable(resume, config.model_dump(mode="json"))
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
     versions = {"code.version": code_version(), "config.hash": config_hash(config.model_dump(mode="json")),
@@ -89,14 +97,18 @@ def training_pipeline(
             **versions, **device.tags()}
     say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}, "
         f"on {device.kind}{' with mixed precision' if device.mixed_precision else ''}")
-    with tracker.run(name, tags=tags) as run_id:
-        tracker.log_params(run_id, config.model_dump())
-        tracker.log_dict(run_id, libraries, "versions.json")
-        # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
-        tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
+    with tracker.run(name, tags=tags, resume_id=resume) as run_id:
+        if resume:
+            say(f"resuming pipeline run {run_id}: finished stages are reused")
+            tracker.set_tags(run_id, {"prefect.flow_run_id": tags["prefect.flow_run_id"]})
+        else:
+            tracker.log_params(run_id, config.model_dump())
+            tracker.log_dict(run_id, libraries, "versions.json")
+            # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
+            tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
         split = split_stage(config, run_id)
         previous = tracker.finished_pipeline_like(run_id, split["fingerprint"], versions)
-        if previous and not config.force:
+        if previous and not config.force and not resume:
             # Nightly retraining on unchanged data, code and config would only repeat the last run.
             tracker.set_tags(run_id, {"outcome": "no change", "outcome.same_as": previous})
             say(f"no change since pipeline run {previous} (same data, code and config): nothing trained; "
@@ -110,7 +122,8 @@ def training_pipeline(
             stages.append(stage(config, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
-        promotion = promotion_stage(run_id, config.experiment, config.tracking_uri, config.model_name)
+        promotion = finished_promotion(tracker, run_id) or promotion_stage(run_id, config.experiment,
+                                                                           config.tracking_uri, config.model_name)
         tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": stages[-1].stage,
                                   "winner.variant": stages[-1].winner.name, "winner.run_id": stages[-1].winner.run_id})
     seconds = time.perf_counter() - started

@@ -3,11 +3,18 @@ only if it beats the current champion on the same test rows; otherwise it become
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 
 from mlflow.exceptions import MlflowException
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from flows.tasks import connect, prepare_data
 from training.config import PipelineConfig
@@ -20,6 +27,30 @@ from training.promotion import CHAMPION, choose, decide, recorded_champion_score
 from training.registry import Registry
 
 D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
+
+
+PROMOTION_LOCK_TIMEOUT_S = 1800.0
+PROMOTION_LEASE_S = 60.0  # a holder that dies without releasing blocks the others this long at most
+
+
+def promotion_limit_name(model_name: str) -> str:
+    return "promotion-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", model_name)
+
+
+@contextlib.contextmanager
+def promotion_lock(model_name: str) -> Iterator[None]:
+    """One promotion or rollback of a registered model at a time, across processes and machines that share
+    the Prefect API: a Prefect global concurrency limit of one slot per model, created on first use."""
+    name = promotion_limit_name(model_name)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with contextlib.suppress(ObjectAlreadyExists):  # another process created it meanwhile
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=PROMOTION_LOCK_TIMEOUT_S,
+                     lease_duration=PROMOTION_LEASE_S):
+        yield
 
 
 @dataclass
@@ -68,41 +99,54 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["exp
         # Scored through the very artifact that is registered, on raw rows, like the champion below.
         test_score = score_predictions(tracker.load_serving_model(serving_uri).predict(raw_test), truth,
                                        split.task, metric)
-        champion = registry.version_by_alias(CHAMPION)
-        champion_score, unscorable = None, None
-        if champion is not None:
-            champion_score = recorded_champion_score(champion.tags, split.fingerprint, test_metric)
-            if champion_score is None:  # registered on other data: score it again on today's test rows
-                try:
-                    model = tracker.load_serving_model(f"models:/{config.model_name}/{champion.version}")
-                    champion_score = score_predictions(model.predict(raw_test), truth, split.task, metric)
-                except (DataError, ValueError, KeyError, MlflowException) as error:
-                    unscorable = f"version {champion.version}: {error}"[:300]
-        alias, reason = decide(test_score, champion_score, selection, unscorable)
-        source = tracker.get_run(winner.run_id)
-        card = model_card(
-            name=config.model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
-            metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
-            param_count=winner.param_count, diagnosis=source.data.tags, data=tracker.split_summary(pipeline_run_id),
-            pipeline_run_id=pipeline_run_id, candidate_run_id=winner.run_id,
-            champion={"version": champion.version, "test_score": champion_score}
-            if champion is not None and champion_score is not None else None,
-            decision=f"{alias} ({reason})")
-        tags = {selection.metric: winner.score, test_metric: test_score, "stage": winner.stage,
-                "variant": winner.variant, "data.fingerprint": split.fingerprint, "pipeline.run_id": pipeline_run_id,
-                "candidate.run_id": winner.run_id, "param_count": winner.param_count,
-                "selection.metric": selection.metric, "selection.direction": selection.direction,
-                **{k: v for k, v in source.data.tags.items() if k.startswith("diagnosis.")}}
-        tracker.log_text(run_id, card, "model_card.md")
-        version, _ = registry.promote(serving_uri, run_id, tags, card, alias, reason, details={
-            test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
+        # Reading the champion, deciding and moving the alias is one step: another pipeline promoting the
+        # same model waits here, then compares with whatever is champion by then.
+        with promotion_lock(config.model_name):
+            champion = registry.version_by_alias(CHAMPION)
+            champion_score, unscorable = None, None
+            if champion is not None:
+                champion_score = recorded_champion_score(champion.tags, split.fingerprint, test_metric)
+                if champion_score is None:  # registered on other data: score it again on today's test rows
+                    try:
+                        model = tracker.load_serving_model(f"models:/{config.model_name}/{champion.version}")
+                        champion_score = score_predictions(model.predict(raw_test), truth, split.task, metric)
+                    except (DataError, ValueError, KeyError, MlflowException) as error:
+                        unscorable = f"version {champion.version}: {error}"[:300]
+            alias, reason = decide(test_score, champion_score, selection, unscorable)
+            source = tracker.get_run(winner.run_id)
+            card = model_card(
+                name=config.model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
+                metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
+                param_count=winner.param_count, diagnosis=source.data.tags, data=tracker.split_summary(pipeline_run_id),
+                pipeline_run_id=pipeline_run_id, candidate_run_id=winner.run_id,
+                champion={"version": champion.version, "test_score": champion_score}
+                if champion is not None and champion_score is not None else None,
+                decision=f"{alias} ({reason})")
+            tags = {selection.metric: winner.score, test_metric: test_score, "stage": winner.stage,
+                    "variant": winner.variant, "data.fingerprint": split.fingerprint,
+                    "pipeline.run_id": pipeline_run_id, "candidate.run_id": winner.run_id,
+                    "param_count": winner.param_count, "selection.metric": selection.metric,
+                    "selection.direction": selection.direction,
+                    **{k: v for k, v in source.data.tags.items() if k.startswith("diagnosis.")}}
+            tracker.log_text(run_id, card, "model_card.md")
+            version, _ = registry.promote(serving_uri, run_id, tags, card, alias, reason, details={
+                test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
+        result = PromotionResult(model_name=config.model_name, version=version, alias=alias, reason=reason,
+                                 test_metric=test_metric, test_score=test_score,
+                                 champion_version=str(champion.version) if champion is not None else None,
+                                 champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
+                                 variant=winner.variant)
         tracker.set_tags(run_id, {"registered.version": version, "registered.alias": alias,
                                   "registered.reason": reason, "mlflow.note.content": card})
         tracker.log_metrics(run_id, {test_metric: test_score})
+        tracker.log_dict(run_id, asdict(result), "promotion/result.json")  # a resumed pipeline reuses it
     create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{version}")
     say(f"stage promotion finished: {config.model_name} version {version} is {alias}: {reason}")
-    return PromotionResult(model_name=config.model_name, version=version, alias=alias, reason=reason,
-                           test_metric=test_metric, test_score=test_score,
-                           champion_version=str(champion.version) if champion is not None else None,
-                           champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
-                           variant=winner.variant)
+    return result
+
+
+def finished_promotion(tracker, pipeline_run_id: str) -> PromotionResult | None:
+    """The promotion an earlier attempt of this pipeline run finished: never registered twice."""
+    if finished := tracker.finished_child(pipeline_run_id, "promotion"):
+        return PromotionResult(**tracker.load_json(finished, "promotion/result.json"))
+    return None

@@ -21,6 +21,7 @@ from flows.tasks import (
     tuning_directory,
 )
 from training.config import PipelineConfig, Selection
+from training.data import DataError
 from training.progress import say
 from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
 from training.spec import ModelSpec
@@ -35,6 +36,15 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
     started = time.perf_counter()
     prepared = prepare_data(config)
     split, tracker = prepared.split, connect(config)
+    if finished := tracker.finished_child(pipeline_run_id, "split"):
+        # A resumed pipeline run: its stages were trained on this split, so the data must not have changed.
+        recorded = tracker.get_run(finished).data.tags.get("data.fingerprint")
+        if recorded != split.fingerprint:
+            raise DataError(f"the data changed since pipeline run {pipeline_run_id} started (fingerprint "
+                            f"{recorded} -> {split.fingerprint}): its finished stages cannot be reused; start a "
+                            "new run instead of resuming")
+        say(f"stage split reused: fingerprint {split.fingerprint} as recorded in run {finished}")
+        return {"run_id": finished, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
     with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
         tracker.log_split(run_id, split, prepared.dataset.frame, prepared.dataset.target)
     if pipeline_run_id:
@@ -59,6 +69,11 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | Candidate
     split = prepare_data(config).split
     selection = config.selection(split.task)
     tracker = connect(config)
+    if finished := tracker.finished_child(pipeline_run_id, stage):
+        # An earlier attempt of this pipeline run finished this stage (same data and config): reuse it.
+        result = tracker.load_stage_result(finished)
+        say(f"stage {stage} reused from run {finished}: {verdict(result)}")
+        return result
     resume_id = tracker.unfinished_child(pipeline_run_id, stage)
     say(f"stage {stage} {'resumed' if resume_id else 'started'}: selecting on {selection.metric} "
         f"({selection.direction})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
@@ -86,3 +86,27 @@ def verdict(result: StageResult) -> str:
     delta = winner.score - base.score
     return (f"{winner.name} wins with {result.metric} {winner.score:.4f}, {delta:+.4f} over the incoming "
             f"{base.name} ({base.score:.4f}); {winner.diagnosis.advice}")
+
+
+def stage_result_to_dict(result: StageResult) -> dict:
+    """What a later attempt of the same pipeline run needs to reuse a finished stage (curves stay in MLflow)."""
+    def candidate(c: CandidateResult) -> dict:
+        return {"name": c.name, "spec": asdict(c.spec), "run_id": c.run_id, "model_uri": c.model_uri,
+                "score": c.score, "val_scores": c.val_scores, "diagnosis": asdict(c.diagnosis),
+                "fit_seconds": c.fit_seconds, "param_count": c.param_count, "epochs_run": c.epochs_run}
+
+    return {"stage": result.stage, "run_id": result.run_id, "metric": result.metric, "direction": result.direction,
+            "candidates": [candidate(c) for c in result.candidates], "winner": result.winner.name,
+            "reference": result.reference, "seconds": result.seconds}
+
+
+def stage_result_from_dict(data: dict) -> StageResult:
+    candidates = [CandidateResult(
+        name=c["name"], spec=ModelSpec(**{**c["spec"], "notes": tuple(c["spec"].get("notes", ()))}),
+        run_id=c["run_id"], model_uri=c["model_uri"], score=c["score"], val_scores=c["val_scores"],
+        diagnosis=Diagnosis(**c["diagnosis"]), fit_seconds=c["fit_seconds"], param_count=c["param_count"],
+        epochs_run=c["epochs_run"]) for c in data["candidates"]]
+    winner = next(c for c in candidates if c.name == data["winner"])
+    return StageResult(stage=data["stage"], run_id=data["run_id"], metric=data["metric"],
+                       direction=data["direction"], candidates=candidates, winner=winner,
+                       reference=data["reference"], seconds=data["seconds"])

@@ -34,12 +34,12 @@ from mlflow.types.schema import AnyType, ColSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from training import plots
-from training.config import Selection
+from training.config import ConfigError, Selection
 from training.fit import FitResult
 from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.preprocessing import Preprocessor
 from training.promotion import Candidate
-from training.selection import StageResult, comparison_table, verdict
+from training.selection import StageResult, comparison_table, stage_result_from_dict, stage_result_to_dict, verdict
 from training.split import Split
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -302,6 +302,7 @@ class Tracker:
                                "winner.model_uri": winner.model_uri, "winner.regime": winner.diagnosis.regime,
                                "verdict": verdict(result), "mlflow.note.content": verdict(result)})
         self.log_table(run_id, comparison_table(result.candidates, selection, winner.name), "comparison")
+        self.log_dict(run_id, stage_result_to_dict(result), "stage/result.json")  # reused by a resume
         self.log_figure(run_id, plots.overlaid_validation_curves(
             {c.name: c.history for c in result.candidates}, selection.metric, f"{result.stage}: validation"),
             "plots/validation_curves.png")
@@ -418,6 +419,44 @@ class Tracker:
 
     # --- reading back -----------------------------------------------------------------------------
 
+    def finished_child(self, parent_id: str | None, stage: str) -> str | None:
+        """The finished run of `stage` under `parent_id` (an earlier attempt of a resumed pipeline run)."""
+        if not parent_id:
+            return None
+        runs = [r for r in self.child_runs(parent_id)
+                if r.data.tags.get("stage") == stage and r.info.status == "FINISHED"]
+        return max(runs, key=lambda r: r.info.start_time).info.run_id if runs else None
+
+    def load_stage_result(self, stage_run_id: str) -> StageResult:
+        return stage_result_from_dict(self.load_json(stage_run_id, "stage/result.json"))
+
+    def unfinished_pipeline_of(self, flow_run_id: str | None) -> str | None:
+        """The pipeline run an earlier attempt of this Prefect flow run left unfinished (a flow-run retry)."""
+        if not flow_run_id:
+            return None
+        runs = self.client.search_runs([self.experiment_id], "tags.stage = 'pipeline' and "
+                                       f"tags.`prefect.flow_run_id` = '{flow_run_id}'")
+        return next((r.info.run_id for r in runs if r.info.status != "FINISHED"), None)
+
+    def check_resumable(self, run_id: str, config: dict) -> None:
+        """Refuse, with the reason, to resume anything but an unfinished pipeline run of this experiment
+        with the same config (the stages it reuses were trained with that config)."""
+        run = pipeline_run(self.client, run_id)
+        if run.info.experiment_id != self.experiment_id:
+            raise ConfigError(f"pipeline run {run_id} belongs to another experiment (id {run.info.experiment_id}), "
+                              f"not to {self.experiment_name!r}")
+        if run.info.status == "FINISHED":
+            raise ConfigError(f"pipeline run {run_id} finished; there is nothing to resume (start a new run)")
+        if run.info.status == "RUNNING":
+            raise ConfigError(f"pipeline run {run_id} is still RUNNING (its owner is alive or cannot be judged: "
+                              f"{run.data.tags.get(OWNER_PROCESS, 'unknown')}); stop it before resuming")
+        recorded = self.load_json(run_id, "config.json")
+        changed = [f"{k}: {recorded.get(k)!r} -> {v!r}" for k, v in config.items()
+                   if k not in RESUME_MAY_DIFFER and recorded.get(k) != v]
+        if changed:
+            raise ConfigError(f"pipeline run {run_id} was started with another config ({'; '.join(changed)}); "
+                              "resume it with its own config (python -m flows run --resume RUN) or start a new run")
+
     def unfinished_child(self, parent_id: str | None, stage: str) -> str | None:
         """The run of `stage` under `parent_id` that an earlier attempt left unfinished, if any."""
         if not parent_id:
@@ -447,6 +486,34 @@ class Tracker:
             token = page.token
             if not token:
                 return runs
+
+
+# What a resumed run may be given anew: where the store is, and whether to train regardless of "no change".
+RESUME_MAY_DIFFER = {"tracking_uri", "force"}
+
+
+def pipeline_run(client: MlflowClient, run_id: str):
+    """A pipeline run by id, or a ConfigError that says what the id is not."""
+    try:
+        run = client.get_run(run_id)
+    except mlflow.exceptions.MlflowException as error:
+        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        raise ConfigError(f"no MLflow run {run_id!r} in the tracking store") from None
+    if run.data.tags.get("stage") != "pipeline":
+        raise ConfigError(f"run {run_id} is a {run.data.tags.get('stage', 'non-pipeline')!r} run, not a pipeline "
+                          "run; resume the pipeline run that holds it")
+    return run
+
+
+def recorded_config(tracking_uri: str, run_id: str) -> dict:
+    """The config a pipeline run was started with, and its experiment's name (for `run --resume`)."""
+    client = MlflowClient(tracking_uri)
+    run = pipeline_run(client, run_id)
+    with tempfile.TemporaryDirectory() as folder:
+        with open(client.download_artifacts(run_id, "config.json", folder)) as handle:
+            config = json.load(handle)
+    return {**config, "experiment": client.get_experiment(run.info.experiment_id).name}
 
 
 class EpochLogger(keras.callbacks.Callback):

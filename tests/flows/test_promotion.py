@@ -180,3 +180,55 @@ def test_the_champion_serves_with_mlflow_models_serve(env):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champion(env, monkeypatch):
+    import threading
+
+    import flows.promotion
+
+    pipeline, _, _ = env
+    name = "concurrent-test"
+    real_score, real_read = flows.promotion.score_predictions, Registry.version_by_alias
+
+    def score(*args, **kwargs):  # the thread named "better" brings the better model
+        bonus = 0.01 if threading.current_thread().name == "better" else 0.0
+        return real_score(*args, **kwargs) + bonus
+
+    def slow_read(self, alias):  # widen the window between reading the champion and moving the alias
+        found = real_read(self, alias)
+        time.sleep(1.5)
+        return found
+
+    monkeypatch.setattr(flows.promotion, "score_predictions", score)
+    monkeypatch.setattr(Registry, "version_by_alias", slow_read)
+    results, errors = {}, []
+
+    def promote_in(thread_name):
+        try:
+            results[thread_name] = promotion_stage(pipeline.result.pipeline_run_id, "pipeline-test", pipeline.uri,
+                                                   name)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=promote_in, args=(n,), name=n) for n in ("better", "worse")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    better, worse = results["better"], results["worse"]
+    registry = Registry(pipeline.client, name)
+    assert str(real_read(registry, "champion").version) == better.version
+    moves = registry.history()
+    assert [m.sequence for m in moves] == [1, 2]
+    first, second = moves
+    assert first.reason == "first registered model"
+    # The second decision saw the first one's result: it compared, it did not crown a second "first" model.
+    assert second.reason != "first registered model"
+    assert second.details["champion_score"] is not None
+    assert {first.to_version, second.to_version} == {better.version, worse.version}
+    if first.to_version == worse.version:  # the worse model came first; the better one then took over
+        assert (second.alias, second.from_version) == ("champion", worse.version)
+    else:
+        assert second.alias == "challenger"
