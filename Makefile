@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
-	@echo "make test-fast  the suite without the slow end-to-end tests"
+	@echo "make test-fast  the suite without the end-to-end and slow training tests (seconds)"
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST)"
@@ -43,7 +43,7 @@ test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(TEST_INSTALLED)
-	$(BIN)/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not e2e and not slow" $(PYTEST_ARGS)
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check flows training tuning tests

@@ -101,6 +101,7 @@ def test_bad_data_fails_the_cli_with_a_named_error_and_writes_nothing(case, tmp_
     assert_nothing_written(tracking_uri)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", DATA_CASES)
 def test_bad_data_fails_the_flow_run_itself(case, prefect_harness, tmp_path, tracking_uri):
     """What a deployment runs: the flow, with no CLI in front of it."""

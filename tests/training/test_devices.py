@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from training.devices import wants_mixed_precision
 
 
@@ -55,6 +57,7 @@ print(json.dumps([split.fingerprint, result.history]))
 """
 
 
+@pytest.mark.slow
 def test_deterministic_runs_repeat_every_logged_digit():
     # Two separate processes, as two nightly runs would be.
     runs = [subprocess.run([sys.executable, "-c", DETERMINISTIC], capture_output=True, text=True, check=True).stdout

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import training
 from training.runtime import limit_tensorflow_threads
@@ -15,6 +17,7 @@ def run(parallel: int) -> str:
                           check=True).stdout.split()
 
 
+@pytest.mark.slow
 def test_parallel_candidates_share_the_cores():
     assert run(2) == ["2", "2"]
     assert run(4) == ["1", "1"]

@@ -34,6 +34,7 @@ def trial_runs(tracker, stage_run_id):
     return [r for r in tracker.child_runs(stage_run_id) if r.data.tags.get("kind") == "trial"]
 
 
+@pytest.mark.slow
 def test_each_trial_is_a_child_run_with_its_curves(tracking_uri, tmp_path, split):
     tracker = Tracker(tracking_uri, "tuning-test")
     with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
@@ -53,6 +54,7 @@ def test_each_trial_is_a_child_run_with_its_curves(tracking_uri, tmp_path, split
     assert summary.epochs == 6
 
 
+@pytest.mark.slow
 def test_hyperband_trials_record_bracket_round_and_epochs(tracking_uri, tmp_path, split):
     tracker = Tracker(tracking_uri, "hyperband-test")
     with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
@@ -65,6 +67,7 @@ def test_hyperband_trials_record_bracket_round_and_epochs(tracking_uri, tmp_path
     assert summary.epochs == epochs
 
 
+@pytest.mark.slow
 def test_bayesian_optimization_starts_from_the_winner_too(tracking_uri, tmp_path, split):
     tracker = Tracker(tracking_uri, "bayesian-test")
     with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
@@ -81,6 +84,7 @@ def test_unknown_tuner_is_rejected(tracking_uri, tmp_path, split):
         search(Tracker(tracking_uri, "x"), "none", split, tmp_path, kind="grid")
 
 
+@pytest.mark.slow
 def test_an_interrupted_search_resumes_without_duplicates(tracking_uri, tmp_path, split, monkeypatch):
     tracker = Tracker(tracking_uri, "resume-test")
     calls = {"n": 0}
@@ -110,6 +114,7 @@ def test_an_interrupted_search_resumes_without_duplicates(tracking_uri, tmp_path
     assert tracker.client.get_run(stage_run_id).info.status == "FINISHED"
 
 
+@pytest.mark.slow
 def test_a_new_directory_starts_a_fresh_search(tracking_uri, tmp_path, split):
     tracker = Tracker(tracking_uri, "fresh-test")
     with tracker.run("a", tags={"stage": "tuning"}) as first:
