@@ -88,10 +88,10 @@ def training_pipeline(
     close_stale_runs(tracker)
     resume = resume or tracker.unfinished_pipeline_of(str(flow_run.id or "") or None)
     if resume:
-        tracker.check_resumable(resume, config.model_dump(mode="json"))
+        tracker.check_resumable(resume, config.recorded(mode="json"))
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
-    versions = {"code.version": code_version(), "config.hash": config_hash(config.model_dump(mode="json")),
+    versions = {"code.version": code_version(), "config.hash": config_hash(config.recorded(mode="json")),
                 "libraries.hash": config_hash(libraries), "git.commit": git_commit() or "unknown"}
     tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or ""),
             **versions, **device.tags()}
@@ -102,10 +102,10 @@ def training_pipeline(
             say(f"resuming pipeline run {run_id}: finished stages are reused")
             tracker.set_tags(run_id, {"prefect.flow_run_id": tags["prefect.flow_run_id"]})
         else:
-            tracker.log_params(run_id, config.model_dump())
+            tracker.log_params(run_id, config.recorded())
             tracker.log_dict(run_id, libraries, "versions.json")
             # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
-            tracker.log_dict(run_id, config.model_dump(mode="json"), "config.json")
+            tracker.log_dict(run_id, config.recorded(mode="json"), "config.json")
         split = split_stage(config, run_id)
         previous = tracker.finished_pipeline_like(run_id, split["fingerprint"], versions)
         if previous and not config.force and not resume:

@@ -23,6 +23,10 @@ def prefect_harness():
         yield
 
 
+SECRETS = {"AWS_SECRET_ACCESS_KEY": "aws-secret-3f9c1e", "MLFLOW_TRACKING_TOKEN": "mlflow-token-8b2d7a",
+           "DATABASE_PASSWORD": "db-password-5e61c0"}
+
+
 @dataclass
 class QuickPipeline:
     result: object
@@ -40,7 +44,17 @@ def quick_pipeline(prefect_harness, tmp_path_factory):
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
     work = tmp_path_factory.mktemp("work")
-    result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test", work_dir=str(work),
-                               model_name="digits-test")
+    # Secrets in the environment, as on a real worker; tests/flows/test_secrets.py looks for them in MLflow.
+    saved = {name: os.environ.get(name) for name in SECRETS}
+    os.environ.update(SECRETS)
+    try:
+        result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test",
+                                   work_dir=str(work), model_name="digits-test")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
     return QuickPipeline(result, MlflowClient(uri), uri, "digits-test")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
@@ -50,6 +51,18 @@ class Selection:
         if math.isnan(b):
             return True
         return a > b if self.direction == "max" else a < b
+
+
+def redact_uri(uri: str | None) -> str | None:
+    """The URI without the password in its user info (http://user:secret@host -> http://user:***@host):
+    what is recorded in params, artifacts and links. MLflow's own MLFLOW_TRACKING_PASSWORD is never read here."""
+    if not uri:
+        return uri
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class ConfigError(ValueError):
@@ -132,6 +145,10 @@ class PipelineConfig(BaseModel):
                 f" + test {self.test_fraction} = {total:g}"
             )
         return self
+
+    def recorded(self, mode: str = "python") -> dict:
+        """The config as it is written to MLflow (params, config.json, its hash): no password of a URI."""
+        return {**self.model_dump(mode=mode), "tracking_uri": redact_uri(self.tracking_uri)}
 
     @property
     def resolved_epochs(self) -> int:

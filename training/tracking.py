@@ -34,7 +34,7 @@ from mlflow.types.schema import AnyType, ColSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from training import plots
-from training.config import ConfigError, Selection
+from training.config import ConfigError, Selection, redact_uri
 from training.fit import FitResult
 from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.preprocessing import Preprocessor
@@ -124,7 +124,8 @@ class Tracker:
 
     def run_link(self, run_id: str) -> str:
         """Where a person opens the run: the tracking server, or `make ui` on the local store."""
-        base = self.tracking_uri if self.tracking_uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+        remote = self.tracking_uri.startswith(("http://", "https://"))
+        base = redact_uri(self.tracking_uri) if remote else "http://127.0.0.1:5000"
         return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}"
 
     # --- runs -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from training.config import ConfigError, PipelineConfig, Selection
+from training.config import ConfigError, PipelineConfig, Selection, redact_uri
 
 
 def test_defaults_follow_the_profile():
@@ -49,3 +49,10 @@ def test_better_respects_direction_and_nan():
     assert Selection("val_loss", "min").better(0.1, 0.2)
     assert not Selection("val_loss", "min").better(float("nan"), 0.2)
     assert Selection("val_loss", "min").better(0.2, float("nan"))
+
+def test_a_password_in_the_tracking_uri_is_not_recorded():
+    config = PipelineConfig(tracking_uri="https://ml:s3cr3t@mlflow.example.com:8443/path")
+    assert config.recorded()["tracking_uri"] == "https://ml:***@mlflow.example.com:8443/path"
+    assert "s3cr3t" not in str(config.recorded(mode="json"))
+    assert redact_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+    assert redact_uri("sqlite:///mlruns/mlflow.db") == "sqlite:///mlruns/mlflow.db"
