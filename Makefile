@@ -21,7 +21,7 @@ help:
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST)"
 	@echo "make deploy     create the work pools and apply prefect.yaml"
-	@echo "make worker     start a worker (POOL=cpu|gpu)"
+	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
 	@echo "make stop       stop what make server started"
 	@echo "make lint       ruff"
 
@@ -66,6 +66,7 @@ DB_URL         ?= sqlite:///$(CURDIR)/mlruns/server.db
 ARTIFACTS      ?= $(CURDIR)/mlruns/server-artifacts
 RUN_DIR        ?= $(CURDIR)/.run
 POOL           ?= cpu
+RUNS           ?= 1
 GPUS           ?= 1
 NIGHTLY_TIMEZONE ?= UTC
 TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(HOST):$(PREFECT_PORT)/api} \
@@ -85,9 +86,9 @@ deploy: $(INSTALLED)
 	$(TEAM_ENV) $(BIN)/prefect work-pool create cpu --type process --overwrite
 	$(TEAM_ENV) $(BIN)/prefect --no-prompt deploy --all
 
-# One worker per GPU: CUDA_VISIBLE_DEVICES=1 make worker POOL=gpu, and --limit 1 keeps one flow run per GPU.
+# One worker per GPU: CUDA_VISIBLE_DEVICES=1 make worker POOL=gpu, and RUNS=1 keeps one flow run per GPU.
 worker: $(INSTALLED)
-	$(TEAM_ENV) $(BIN)/prefect worker start --pool $(POOL) --type process --limit 1
+	$(TEAM_ENV) $(BIN)/prefect worker start --pool $(POOL) --type process --limit $(RUNS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 from prefect.runtime import flow_run
+from pydantic import NonNegativeInt, PositiveInt
 
 from flows.promotion import PromotionResult, finished_promotion, promotion_stage
 from flows.stages import (
@@ -20,7 +21,16 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import close_stale_runs, connect, prepare_data, prepare_devices
-from training.config import Direction, MixedPrecision, PipelineConfig, ProfileName, TaskName, TunerName
+from training.config import (
+    Direction,
+    Fraction,
+    MixedPrecision,
+    PipelineConfig,
+    ProfileName,
+    TaskName,
+    TunerName,
+    ValidationMetric,
+)
 from training.progress import say
 from training.selection import StageResult
 from training.versioning import code_version, config_hash, git_commit, library_versions
@@ -48,24 +58,24 @@ def training_pipeline(
     target: str | None = D["target"],
     task: TaskName = D["task"],
     profile: ProfileName = D["profile"],
-    seed: int = D["seed"],
-    epochs: int | None = D["epochs"],
-    batch_size: int | None = D["batch_size"],
-    metric: str | None = D["metric"],
+    seed: NonNegativeInt = D["seed"],
+    epochs: PositiveInt | None = D["epochs"],
+    batch_size: PositiveInt | None = D["batch_size"],
+    metric: ValidationMetric | None = D["metric"],
     direction: Direction | None = D["direction"],
-    train_fraction: float = D["train_fraction"],
-    val_fraction: float = D["val_fraction"],
-    test_fraction: float = D["test_fraction"],
+    train_fraction: Fraction = D["train_fraction"],
+    val_fraction: Fraction = D["val_fraction"],
+    test_fraction: Fraction = D["test_fraction"],
     experiment: str = D["experiment"],
     model_name: str = D["model_name"],
     tracking_uri: str | None = D["tracking_uri"],
-    capacity_units: list[list[int]] | None = D["capacity_units"],
+    capacity_units: list[list[PositiveInt]] | None = D["capacity_units"],
     dropout_rates: list[float] | None = D["dropout_rates"],
     schedule_variants: list[str] | None = D["schedule_variants"],
-    max_parallel: int = D["max_parallel"],
+    max_parallel: PositiveInt = D["max_parallel"],
     tuner: TunerName = D["tuner"],
-    max_trials: int | None = D["max_trials"],
-    tuning_max_epochs: int | None = D["tuning_max_epochs"],
+    max_trials: PositiveInt | None = D["max_trials"],
+    tuning_max_epochs: PositiveInt | None = D["tuning_max_epochs"],
     work_dir: str | None = D["work_dir"],
     mixed_precision: MixedPrecision = D["mixed_precision"],
     deterministic: bool = D["deterministic"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
@@ -14,6 +14,10 @@ ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
 MixedPrecision = Literal["auto", "on", "off"]
+# Constrained types shared by the config and the pipeline flow's signature: Prefect turns the signature into
+# a deployment's parameter schema, so `prefect deployment run --param epochs=0` is refused before any run.
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+ValidationMetric = Annotated[str, Field(pattern=r"^val_\w+$")]
 
 BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -75,9 +79,9 @@ class PipelineConfig(BaseModel):
     data: str = Field("digits", description="A bundled scikit-learn data set name or a CSV/Parquet path.")
     target: str | None = Field(None, description="Target column; bundled data sets default to 'target'.")
     task: TaskName = Field("auto", description="auto infers classification or regression from the target.")
-    train_fraction: float = Field(0.64, gt=0, lt=1)
-    val_fraction: float = Field(0.16, gt=0, lt=1)
-    test_fraction: float = Field(0.20, gt=0, lt=1)
+    train_fraction: Fraction = 0.64
+    val_fraction: Fraction = 0.16
+    test_fraction: Fraction = 0.20
     seed: int = Field(42, ge=0)
     profile: ProfileName = "standard"
     epochs: PositiveInt | None = Field(None, description="Overrides the profile's epochs.")

@@ -58,7 +58,8 @@ def team(tmp_path_factory):
     try:
         deployed = make("deploy", timeout=300)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
-        worker = subprocess.Popen(["make", "-s", "worker", "POOL=cpu", *settings], cwd=ROOT,
+        # Two flow runs at once: the bad-input runs below spend their time importing, not training.
+        worker = subprocess.Popen(["make", "-s", "worker", "POOL=cpu", "RUNS=2", *settings], cwd=ROOT,
                                   env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, start_new_session=True,
                                   stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
         api = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api"}
@@ -129,3 +130,67 @@ def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team):
     subprocess.run([browser, *flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=180)
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+# Bad input through a deployment: values the flow's parameter schema forbids are refused by the Prefect API
+# when the run is requested (no flow run exists); the rest fail the flow run with the named error.
+REFUSED_PARAMETERS = {"epochs=0": "epochs", "epochs=-3": "epochs", "batch_size=0": "batch_size",
+                      "train_fraction=-0.5": "train_fraction", "val_fraction=0": "val_fraction",
+                      "profile=huge": "huge", "task=clustering": "clustering", "tuner=grid": "grid",
+                      "metric=accuracy": "accuracy"}
+
+
+def test_bad_parameters_are_refused_when_the_run_is_requested(team):
+    for param, named in REFUSED_PARAMETERS.items():
+        done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
+                               param], env=team["api_env"], capture_output=True, text=True, timeout=120)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, (param, output[-2000:])
+        assert named in output and "Created flow run" not in output, (param, output[-2000:])
+
+
+def test_bad_data_fails_the_deployment_run_and_writes_nothing(team):
+    import re
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.flows.test_bad_input import DATA_CASES
+
+    folder = team["tmp"] / "bad-data"
+    folder.mkdir()
+    # One case per layer that can refuse data (file, format, columns, split) and one config check the schema
+    # cannot express. Every case of the list runs through the same flow, in-process, in
+    # tests/flows/test_bad_input.py; a worker's flow run costs ~10 s of imports each on 2 cores.
+    cases = {name: DATA_CASES[name] for name in ("path that does not exist", "PNG renamed .csv",
+                                                 "target column missing", "class too small for every split")}
+    cases["fractions not summing to 1"] = (lambda d: "digits", ["--train-fraction", "0.5"], ["must sum to 1"])
+    client = MlflowClient(team["mlflow"])
+    champion_before = client.get_model_version_by_alias("keras-mlops-model", "champion").version
+    flow_runs = {}
+    for index, (name, (build, extra, expected)) in enumerate(cases.items()):
+        case_folder = folder / str(index)
+        case_folder.mkdir()
+        params = {"data": build(case_folder), "experiment": "bad-input", "model_name": "bad-input",
+                  "profile": "quick", **dict(zip([a.removeprefix("--").replace("-", "_") for a in extra[::2]],
+                                                 extra[1::2], strict=True))}
+        command = [str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual"]
+        for key, value in params.items():
+            command += ["--param", f"{key}={value}"]
+        done = subprocess.run(command, env=team["api_env"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        flow_runs[name] = (re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1), expected)
+
+    deadline = time.monotonic() + 900
+    with temporary_settings({PREFECT_API_URL: team["api_env"]["PREFECT_API_URL"]}), \
+            get_client(sync_client=True) as prefect:
+        for name, (flow_run_id, expected) in flow_runs.items():
+            while not (state := prefect.read_flow_run(flow_run_id).state).is_final():
+                assert time.monotonic() < deadline, f"{name}: flow run still {state.type}"
+                time.sleep(2)
+            assert state.is_failed(), (name, state)
+            for text in expected:
+                assert text in state.message, (name, text, state.message)
+    assert client.get_experiment_by_name("bad-input") is None  # no run, so none left RUNNING
+    assert client.search_registered_models("name = 'bad-input'") == []
+    assert client.get_model_version_by_alias("keras-mlops-model", "champion").version == champion_before

@@ -140,3 +140,11 @@ def test_unknown_names_are_refused_with_the_choices(case, tracking_uri, capsys):
     err = capsys.readouterr().err
     assert f"invalid choice: '{value}'" in err and "choose from" in err, err
     assert_nothing_written(tracking_uri)
+
+
+def test_a_path_with_shell_syntax_is_only_a_name(tmp_path, tracking_uri, capsys):
+    marker = tmp_path / "executed"
+    path = f"{tmp_path}/x; touch {marker}; $(touch {marker}).csv"
+    code, err = run_cli(["--data", path, "--target", "y"], tracking_uri, capsys)
+    assert code == 2 and "does not exist" in err and path in err
+    assert not marker.exists()
