@@ -16,6 +16,32 @@ from training.schedules import training_callbacks
 from training.spec import ModelSpec
 from training.split import Split
 
+# Above this many rows, batches gather shuffled indices from one copy of the table instead of shuffling the
+# rows themselves (a shuffle buffer holds a second copy of every row); bench/throughput.py and bench/scaling.py.
+SHUFFLE_ROWS_UP_TO = 200_000
+
+
+def batches(x, y, batch_size: int, shuffle_seed: int | None = None):
+    """A tf.data pipeline of (features, target) batches, reshuffled each epoch when a seed is given.
+
+    Keras' own handling of NumPy arrays costs more per step than the step itself for these small networks;
+    with a prefetched dataset and steps_per_execution (training.model) an epoch runs several times faster on
+    2 cores (bench/RESULTS.md, measurement 3) with the same results within seed noise.
+    """
+    import tensorflow as tf
+
+    rows = len(x)
+    if shuffle_seed is None:
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    elif rows <= SHUFFLE_ROWS_UP_TO:
+        data = (tf.data.Dataset.from_tensor_slices((x, y))
+                .shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True).batch(batch_size))
+    else:
+        features, target = tf.constant(x), tf.constant(y)
+        data = (tf.data.Dataset.range(rows).shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True)
+                .batch(batch_size).map(lambda i: (tf.gather(features, i), tf.gather(target, i))))
+    return data.prefetch(tf.data.AUTOTUNE)
+
 
 @dataclass
 class FitResult:
@@ -58,12 +84,11 @@ def fit(
     with tempfile.TemporaryDirectory(prefix="fit-", dir=workdir) as scratch:
         started = time.perf_counter()
         keras_history = model.fit(
-            split.x_train,
-            split.y_train,
-            validation_data=(split.x_val, split.y_val),
+            batches(split.x_train, split.y_train, spec.batch_size, shuffle_seed=seed),
+            validation_data=batches(split.x_val, split.y_val, spec.batch_size),
             epochs=spec.epochs,
             initial_epoch=initial_epoch,
-            batch_size=spec.batch_size,
+            shuffle=False,  # the dataset reshuffles every epoch itself
             callbacks=training_callbacks(spec, selection, Path(scratch)) + list(callbacks),
             verbose=0,  # progress is one line per candidate, not Keras' per-batch bars
         )
