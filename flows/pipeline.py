@@ -22,6 +22,7 @@ from flows.stages import (
 )
 from flows.tasks import close_stale_runs, connect, prepare_data, prepare_devices
 from training.config import (
+    ConfigError,
     Direction,
     Fraction,
     MixedPrecision,
@@ -96,13 +97,19 @@ def training_pipeline(
     tracker = connect(config)
     # Runs of flow processes that were killed outright (SIGKILL, a lost machine) still say RUNNING.
     close_stale_runs(tracker)
-    resume = resume or tracker.unfinished_pipeline_of(str(flow_run.id or "") or None)
-    if resume:
-        tracker.check_resumable(resume, config.recorded(mode="json"))
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
     versions = {"code.version": code_version(), "config.hash": config_hash(config.recorded(mode="json")),
                 "libraries.hash": config_hash(libraries), "git.commit": git_commit() or "unknown"}
+    if resume:
+        tracker.check_resumable(resume, config.recorded(mode="json"), versions)
+    elif retried := tracker.unfinished_pipeline_of(str(flow_run.id or "") or None):
+        # A retry of this flow run continues the pipeline run of its earlier attempt, when that can be done.
+        try:
+            tracker.check_resumable(retried, config.recorded(mode="json"), versions)
+            resume = retried
+        except ConfigError as why:
+            say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
     tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or ""),
             **versions, **device.tags()}
     say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}, "
@@ -132,8 +139,8 @@ def training_pipeline(
             stages.append(stage(config, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
-        promotion = finished_promotion(tracker, run_id) or promotion_stage(run_id, config.experiment,
-                                                                           config.tracking_uri, config.model_name)
+        promotion = finished_promotion(tracker, run_id, config.model_name) or promotion_stage(
+            run_id, config.experiment, config.tracking_uri, config.model_name)
         tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": stages[-1].stage,
                                   "winner.variant": stages[-1].winner.name, "winner.run_id": stages[-1].winner.run_id})
     seconds = time.perf_counter() - started

@@ -4,9 +4,12 @@ only if it beats the current champion on the same test rows; otherwise it become
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 from prefect import flow
@@ -15,6 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.settings import get_current_settings
 
 from flows.tasks import connect, prepare_data
 from training.config import PipelineConfig
@@ -39,9 +43,18 @@ def promotion_limit_name(model_name: str) -> str:
 
 @contextlib.contextmanager
 def promotion_lock(model_name: str) -> Iterator[None]:
-    """One promotion or rollback of a registered model at a time, across processes and machines that share
-    the Prefect API: a Prefect global concurrency limit of one slot per model, created on first use."""
+    """One promotion or rollback of a registered model at a time.
+
+    With a Prefect server (PREFECT_API_URL: deployments, workers on several machines), a global concurrency
+    limit of one slot per model, created on first use; its lease frees the slot of a holder that died.
+    Without one, each CLI process has its own temporary API whose leases die with it, so the lock is a file
+    lock on this machine instead, which the kernel releases when its holder dies, however it dies.
+    """
     name = promotion_limit_name(model_name)
+    if not get_current_settings().api.url:
+        with _file_lock(Path(tempfile.gettempdir()) / "keras-mlops-locks" / f"{name}.lock"):
+            yield
+        return
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(name)
@@ -51,6 +64,17 @@ def promotion_lock(model_name: str) -> Iterator[None]:
     with concurrency(name, occupy=1, strict=True, timeout_seconds=PROMOTION_LOCK_TIMEOUT_S,
                      lease_duration=PROMOTION_LEASE_S):
         yield
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # each open() is its own lock: threads exclude each other too
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -145,8 +169,20 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["exp
     return result
 
 
-def finished_promotion(tracker, pipeline_run_id: str) -> PromotionResult | None:
-    """The promotion an earlier attempt of this pipeline run finished: never registered twice."""
+def finished_promotion(tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:
+    """What an earlier attempt of this pipeline run promoted: never registered twice. Read from its finished
+    promotion run, or, if that attempt died after registering, from the version it registered."""
     if finished := tracker.finished_child(pipeline_run_id, "promotion"):
         return PromotionResult(**tracker.load_json(finished, "promotion/result.json"))
-    return None
+    registry = Registry(tracker.client, model_name)
+    version = registry.version_of_pipeline_run(pipeline_run_id)
+    if version is None:
+        return None
+    tags, aliases = version.tags, list(version.aliases)
+    test_metric = "test_" + tags.get("selection.metric", "val_score").removeprefix("val_")
+    return PromotionResult(model_name=model_name, version=str(version.version),
+                           alias=aliases[0] if aliases else "none", reason="registered by an earlier attempt",
+                           test_metric=test_metric, test_score=float(tags.get(test_metric, "nan")),
+                           champion_version=None, champion_score=None,
+                           candidate_run_id=tags.get("candidate.run_id", ""), stage=tags.get("stage", ""),
+                           variant=tags.get("variant", ""))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices
 from training.fit import fit
-from training.ownership import owner_gone
+from training.ownership import machine, owner_gone
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult
@@ -101,10 +100,15 @@ def flow_run_ended(flow_run_id: str) -> bool | None:
 
 def close_stale_runs(tracker: Tracker) -> list[str]:
     """Close the RUNNING runs of the experiment whose owner is certainly gone (a SIGKILLed flow process,
-    a crashed flow run); returns their ids."""
-    host, closed = socket.gethostname(), []
+    a crashed flow run, an earlier attempt of this flow run); returns their ids. Call at the start of a
+    pipeline flow run, before it creates runs of its own."""
+    here, current, closed = machine(), root_flow_run_id(), []
     for run in tracker.running_runs():
-        reason = owner_gone(run.data.tags, host, flow_run_ended)
+        if not owner_gone(run.data.tags, here, flow_run_ended, current):
+            continue
+        # Judged again on a fresh read: another pipeline may have closed and resumed it meanwhile.
+        run = tracker.get_run(run.info.run_id)
+        reason = run.info.status == "RUNNING" and owner_gone(run.data.tags, here, flow_run_ended, current)
         if reason:
             tracker.close_stale(run, reason)
             closed.append(run.info.run_id)

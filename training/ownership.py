@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-OWNER_PROCESS = "owner.process"  # "<host>/<pid>/<start time in clock ticks since boot>"
+OWNER_PROCESS = "owner.process"  # "<machine>/<pid>/<start time in clock ticks since boot>"
 OWNER_FLOW_RUN = "owner.flow_run_id"  # the root Prefect flow run, when there is one
 
 
@@ -27,13 +27,26 @@ def process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def machine() -> str:
+    """Where a pid means something: the host name, its boot and its PID namespace. Two containers on one node
+    may share a host name (host networking) but never a PID namespace; a reboot reuses pids."""
+    parts = [socket.gethostname()]
+    for source, read in (("/proc/sys/kernel/random/boot_id", lambda p: Path(p).read_text().strip()[:8]),
+                         ("/proc/self/ns/pid", lambda p: str(os.stat(p).st_ino))):
+        try:
+            parts.append(read(source))
+        except OSError:
+            pass
+    return ":".join(parts).replace("/", "-")
+
+
 def this_process() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{process_start(pid) or ''}"
+    return f"{machine()}/{pid}/{process_start(pid) or ''}"
 
 
 def process_alive(owner: str, host: str) -> bool | None:
-    """True or False for a process of this host; None for another host's (it cannot be seen from here)."""
+    """True or False for a process of this machine (`machine()`); None for another's (not visible here)."""
     parts = owner.rsplit("/", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return None
@@ -52,9 +65,16 @@ def process_alive(owner: str, host: str) -> bool | None:
     return True
 
 
-def owner_gone(tags: dict[str, str], host: str, flow_run_ended: Callable[[str], bool | None]) -> str | None:
-    """Why the owner of a RUNNING run is certainly gone, or None when it may be alive or cannot be judged."""
+def owner_gone(tags: dict[str, str], host: str, flow_run_ended: Callable[[str], bool | None],
+               current_flow_run: str | None = None) -> str | None:
+    """Why the owner of a RUNNING run is certainly gone, or None when it may be alive or cannot be judged.
+
+    `current_flow_run` is the flow run that is starting now: a run it owns was left by an earlier attempt of
+    that same flow run (Prefect runs one attempt at a time), even from this very process.
+    """
     owner, flow_run = tags.get(OWNER_PROCESS), tags.get(OWNER_FLOW_RUN)
+    if current_flow_run and flow_run == current_flow_run:
+        return f"an earlier attempt of flow run {flow_run} left it running"
     if owner:
         alive = process_alive(owner, host)
         if alive is False:

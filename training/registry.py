@@ -85,9 +85,19 @@ class Registry:
         version = str(self.register(source, run_id, tags, description).version)
         try:
             return version, self.move_alias(alias, version, reason, details)
-        except Exception as error:
+        except BaseException as error:  # a signal or a cancelled lock too: the version must say what happened
             self.client.set_model_version_tag(self.name, version, "promotion.failed", f"{alias}: {error}"[:4000])
             raise
+
+    def version_of_pipeline_run(self, pipeline_run_id: str):
+        """The version a pipeline run registered, if any."""
+        try:
+            versions = self.client.search_model_versions(f"name = '{self.name}'")
+        except MlflowException as error:
+            if _not_found(error):
+                return None
+            raise
+        return next((v for v in versions if v.tags.get("pipeline.run_id") == pipeline_run_id), None)
 
     def move_alias(self, alias: str, version: str, reason: str, details: dict | None = None) -> AliasMove:
         current = self.version_by_alias(alias)

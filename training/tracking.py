@@ -352,7 +352,8 @@ class Tracker:
 
     def split_summary(self, pipeline_run_id: str) -> dict:
         """What the split stage of a pipeline run recorded (rows, class balance, data set, fingerprint)."""
-        split = next((r for r in self.child_runs(pipeline_run_id) if r.data.tags.get("stage") == "split"), None)
+        split = next((r for r in self.child_runs(pipeline_run_id)
+                      if r.data.tags.get("stage") == "split" and r.info.status == "FINISHED"), None)
         if split is None:
             return {}
         summary = self.load_json(split.info.run_id, "split/summary.json")
@@ -415,6 +416,8 @@ class Tracker:
         self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
         if run.data.tags.get("stage") == "promotion":
             for version in self.client.search_model_versions(f"run_id = '{run_id}'"):
+                if version.aliases:  # its alias moved: the promotion got that far, the version is what it says
+                    continue
                 self.client.set_model_version_tag(version.name, version.version, "promotion.failed",
                                                   f"the promotion run died before finishing: {reason}")
 
@@ -439,9 +442,9 @@ class Tracker:
                                        f"tags.`prefect.flow_run_id` = '{flow_run_id}'")
         return next((r.info.run_id for r in runs if r.info.status != "FINISHED"), None)
 
-    def check_resumable(self, run_id: str, config: dict) -> None:
+    def check_resumable(self, run_id: str, config: dict, versions: dict[str, str] | None = None) -> None:
         """Refuse, with the reason, to resume anything but an unfinished pipeline run of this experiment
-        with the same config (the stages it reuses were trained with that config)."""
+        with the same config, code and libraries (the stages it reuses were trained with those)."""
         run = pipeline_run(self.client, run_id)
         if run.info.experiment_id != self.experiment_id:
             raise ConfigError(f"pipeline run {run_id} belongs to another experiment (id {run.info.experiment_id}), "
@@ -451,6 +454,13 @@ class Tracker:
         if run.info.status == "RUNNING":
             raise ConfigError(f"pipeline run {run_id} is still RUNNING (its owner is alive or cannot be judged: "
                               f"{run.data.tags.get(OWNER_PROCESS, 'unknown')}); stop it before resuming")
+        for key in ("code.version", "libraries.hash"):
+            recorded_version, current = run.data.tags.get(key), (versions or {}).get(key)
+            if recorded_version and current and recorded_version != current:
+                raise ConfigError(f"pipeline run {run_id} ran other code or libraries ({key} {recorded_version} "
+                                  f"-> {current}); its stages cannot be reused: start a new run")
+        if "config.json" not in {a.path for a in self.client.list_artifacts(run_id)}:
+            raise ConfigError(f"pipeline run {run_id} failed before recording its config; start a new run")
         recorded = self.load_json(run_id, "config.json")
         changed = [f"{k}: {recorded.get(k)!r} -> {v!r}" for k, v in config.items()
                    if k not in RESUME_MAY_DIFFER and recorded.get(k) != v]

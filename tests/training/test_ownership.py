@@ -1,11 +1,10 @@
 import os
-import socket
 import subprocess
 import sys
 
-from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, owner_gone, process_alive, this_process
+from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, machine, owner_gone, process_alive, this_process
 
-HOST = socket.gethostname()
+HOST = machine()
 
 
 def dead_pid() -> int:
@@ -29,6 +28,9 @@ def test_a_reused_pid_is_not_the_owner():
 
 def test_another_hosts_process_cannot_be_judged_from_here():
     assert process_alive(f"other-host/{os.getpid()}/1", HOST) is None
+    # Same host name, another PID namespace (a container with host networking) or another boot: not ours.
+    hostname = HOST.split(":")[0]
+    assert process_alive(f"{hostname}:other-boot:4026531836/{os.getpid()}/1", HOST) is None
     assert process_alive("garbage", HOST) is None
 
 
@@ -50,3 +52,9 @@ def test_owner_gone_reasons():
     assert owner_gone({OWNER_PROCESS: "gpu-7/12/9", OWNER_FLOW_RUN: "f-running"}, HOST, ended) is None
     assert owner_gone({OWNER_PROCESS: "gpu-7/12/9", OWNER_FLOW_RUN: "f-unknown"}, HOST, ended) is None
     assert owner_gone({}, HOST, ended) is None  # runs from before owners were recorded are left alone
+
+
+def test_an_earlier_attempt_of_the_starting_flow_run_is_gone_even_in_this_process():
+    tags = {OWNER_PROCESS: this_process(), OWNER_FLOW_RUN: "f-1"}
+    assert "earlier attempt of flow run f-1" in owner_gone(tags, HOST, lambda _: False, current_flow_run="f-1")
+    assert owner_gone(tags, HOST, lambda _: False, current_flow_run="f-2") is None
