@@ -115,6 +115,17 @@ class TrackedTrials:
             self.tracker.log_trial(run_id, self.hypermodel.last_result, self.hypermodel.selection)
         return results
 
+    def _try_build(self, hp):
+        # Keras Tuner clears the session and forces two full garbage collections before every trial; in a
+        # process holding TensorFlow, MLflow and Prefect each takes ~0.45 s, 40% of a standard search's wall
+        # time (bench/RESULTS.md, measurement 1). Clearing the session is what keeps the graph small; Python's
+        # own collector reclaims the dropped models as usual.
+        keras.backend.clear_session(free_memory=False)
+        model = self._build_hypermodel(hp)
+        if not isinstance(model, keras.Model):
+            raise kt.errors.FatalTypeError(f"build() returned {type(model)}, not a Keras model")
+        return model
+
 
 class TrackedHyperband(TrackedTrials, kt.Hyperband):
     def __init__(self, oracle, **kwargs):
