@@ -12,7 +12,7 @@ INSTALLED      := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast ui serve server stop deploy worker lint clean help
+.PHONY: run test test-fast bench ui serve server stop deploy worker lint clean help
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
@@ -23,6 +23,7 @@ help:
 	@echo "make deploy     create the work pools and apply prefect.yaml"
 	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
 	@echo "make stop       stop what make server started"
+	@echo "make bench      every benchmark in bench/, results in bench/RESULTS.md (bench-NAME: one)"
 	@echo "make lint       ruff"
 
 $(INSTALLED): pyproject.toml
@@ -39,14 +40,22 @@ run: $(INSTALLED)
 	$(BIN)/python -m flows run $(ARGS)
 
 test: $(TEST_INSTALLED)
-	$(BIN)/ruff check flows training tuning tests
+	$(BIN)/ruff check flows training tuning tests bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow" $(PYTEST_ARGS)
 
+# Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~20 min on
+# 2 cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling) one.
+BENCHES := throughput handwritten overhead parallel search scaling
+bench: $(INSTALLED)
+	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
+bench-%: $(INSTALLED)
+	$(BIN)/python -m bench.$*
+
 lint: $(TEST_INSTALLED)
-	$(BIN)/ruff check flows training tuning tests
+	$(BIN)/ruff check flows training tuning tests bench
 
 ui: $(INSTALLED)
 	@mkdir -p $(dir $(STORE))

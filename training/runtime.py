@@ -6,6 +6,7 @@ never passes through our CLI.
 
 from __future__ import annotations
 
+import logging
 import os
 
 # setdefault everywhere: a user's explicit choice in the environment always wins.
@@ -31,6 +32,11 @@ QUIET_DEFAULTS = {
 def apply_environment_defaults() -> None:
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # Every candidate and trial is a new model, so TensorFlow retraces its functions by design and warns
+    # "triggered tf.function retracing" on the console; errors still show.
+    logger = logging.getLogger("tensorflow")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.ERROR)
 
 
 def limit_tensorflow_threads(max_parallel: int, cores: int | None = None) -> int | None:

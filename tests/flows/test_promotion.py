@@ -232,3 +232,20 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
         assert (second.alias, second.from_version) == ("champion", worse.version)
     else:
         assert second.alias == "challenger"
+
+
+def test_a_promotion_that_died_after_registering_is_not_registered_again(env, monkeypatch):
+    from flows.promotion import finished_promotion
+    from flows.tasks import connect
+
+    pipeline, registry, _ = env
+    tracker = connect(PipelineConfig(experiment="pipeline-test", tracking_uri=pipeline.uri))
+    run_id = pipeline.result.pipeline_run_id
+    assert finished_promotion(tracker, run_id, pipeline.model_name).version == pipeline.result.promotion.version
+    # As if the attempt died between registering and finishing its promotion run: the version is found.
+    monkeypatch.setattr(tracker, "finished_child", lambda *args: None)
+    found = finished_promotion(tracker, run_id, pipeline.model_name)
+    version = registry.version(found.version)
+    assert version.tags["pipeline.run_id"] == run_id
+    assert found.test_score == pytest.approx(float(version.tags["test_accuracy"]))
+    assert finished_promotion(tracker, "0" * 32, pipeline.model_name) is None
