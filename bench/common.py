@@ -75,3 +75,17 @@ def record(name: str, title: str, body: str) -> None:
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     RESULTS.write_text(text)
     print(section)
+
+
+def epoch_timer(times: list[float]):
+    """A Keras callback appending each epoch's seconds to `times`."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.started)
+
+    return EpochTimer()

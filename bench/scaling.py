@@ -9,9 +9,8 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 
-from bench.common import peak_rss_mib, record, table
+from bench.common import epoch_timer, peak_rss_mib, record, table
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
@@ -19,7 +18,6 @@ SIZES = (1_000, 10_000, 100_000, 1_000_000)
 def one(rows: int) -> dict:
     from dataclasses import replace
 
-    import keras
     import pandas as pd
     from sklearn.datasets import make_classification
 
@@ -39,15 +37,9 @@ def one(rows: int) -> dict:
     split = make_split(dataset, config.fractions, config.seed)
     times = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.started)
 
     spec = replace(baseline_spec(config), epochs=2)
-    fit(spec, split, config.selection("classification"), seed=0, callbacks=[EpochTimer()])
+    fit(spec, split, config.selection("classification"), seed=0, callbacks=[epoch_timer(times)])
     return {"rows": rows, "train_rows": len(split.x_train), "epoch_s": times[-1], "table_mib": table_mib,
             "peak_mib": peak_rss_mib(), "start_mib": before}
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
-from bench.common import record, table
+from bench.common import epoch_timer, record, table
 
 
 def variants():
@@ -49,14 +48,8 @@ def train(spec, split, seed: int, epochs: int, steps_per_execution: int = 1, jit
                     "batch_size": spec.batch_size}
     times = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.started)
-
-    history = model.fit(**fit_args, epochs=epochs, verbose=0, callbacks=[EpochTimer()])
+    history = model.fit(**fit_args, epochs=epochs, verbose=0, callbacks=[epoch_timer(times)])
     return times, history.history
 
 

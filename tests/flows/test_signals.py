@@ -13,6 +13,23 @@ from mlflow import MlflowClient
 pytestmark = pytest.mark.e2e
 
 
+def start_pipeline_until_training(tracking_uri, tmp_path, name: str, *options: str) -> subprocess.Popen:
+    """`python -m flows run` in its own process group, returned once the capacity stage trains."""
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows", "run", "--profile", "quick", "--tracking-uri", tracking_uri,
+             "--experiment", name, "--model-name", name, *options],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
+            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while "capacity/units-32 started" not in log.read_text(errors="replace"):
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < deadline, "training never started"
+        time.sleep(0.5)
+    return process
+
+
 def group_alive(group: int) -> bool:
     try:
         os.killpg(group, 0)
@@ -22,18 +39,7 @@ def group_alive(group: int) -> bool:
 
 
 def test_sigterm_mid_training_ends_every_run_killed_or_failed_and_registers_nothing(tracking_uri, tmp_path):
-    log = tmp_path / "run.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flows", "run", "--profile", "quick", "--tracking-uri", tracking_uri,
-             "--experiment", "signal-test", "--model-name", "signal-test", "--force"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
-            start_new_session=True)
-    deadline = time.monotonic() + 240
-    while "capacity/units-32 started" not in log.read_text(errors="replace"):
-        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-        assert time.monotonic() < deadline, "training never started"
-        time.sleep(0.5)
+    process = start_pipeline_until_training(tracking_uri, tmp_path, "signal-test", "--force")
     process.send_signal(signal.SIGTERM)  # the flow process alone, as a worker cancelling it does
     try:
         assert process.wait(timeout=120) == 128 + signal.SIGTERM
@@ -59,18 +65,7 @@ def test_sigkill_leaves_runs_running_until_the_next_pipeline_closes_them(trackin
     from flows.pipeline import training_pipeline
     from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS
 
-    log = tmp_path / "run.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flows", "run", "--profile", "quick", "--tracking-uri", tracking_uri,
-             "--experiment", "sigkill-test", "--model-name", "sigkill-test"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
-            start_new_session=True)
-    deadline = time.monotonic() + 240
-    while "capacity/units-32 started" not in log.read_text(errors="replace"):
-        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-        assert time.monotonic() < deadline, "training never started"
-        time.sleep(0.5)
+    process = start_pipeline_until_training(tracking_uri, tmp_path, "sigkill-test")
     os.killpg(process.pid, signal.SIGKILL)  # no handler runs: nothing can end the runs
     process.wait(timeout=60)
     client = MlflowClient(tracking_uri)
