@@ -20,9 +20,8 @@ from flows.stages import (
     split_stage,
     tuning_stage,
 )
-from flows.tasks import close_stale_runs, connect, prepare_data, prepare_devices
+from flows.tasks import close_stale_runs, connect, pipeline_to_resume, prepare_data, prepare_devices
 from training.config import (
-    ConfigError,
     Direction,
     Fraction,
     MixedPrecision,
@@ -99,17 +98,10 @@ def training_pipeline(
     close_stale_runs(tracker)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
-    versions = {"code.version": code_version(), "config.hash": config_hash(config.recorded(mode="json")),
+    recorded = config.recorded(mode="json")  # what MLflow holds of the config: no password of a URI
+    versions = {"code.version": code_version(), "config.hash": config_hash(recorded),
                 "libraries.hash": config_hash(libraries), "git.commit": git_commit() or "unknown"}
-    if resume:
-        tracker.check_resumable(resume, config.recorded(mode="json"), versions)
-    elif retried := tracker.unfinished_pipeline_of(str(flow_run.id or "") or None):
-        # A retry of this flow run continues the pipeline run of its earlier attempt, when that can be done.
-        try:
-            tracker.check_resumable(retried, config.recorded(mode="json"), versions)
-            resume = retried
-        except ConfigError as why:
-            say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
+    resume = pipeline_to_resume(tracker, resume, str(flow_run.id or "") or None, recorded, versions)
     tags = {"stage": "pipeline", "profile": config.profile, "prefect.flow_run_id": str(flow_run.id or ""),
             **versions, **device.tags()}
     say(f"pipeline started: data {config.data}, profile {config.profile}, experiment {config.experiment}, "
@@ -122,7 +114,7 @@ def training_pipeline(
             tracker.log_params(run_id, config.recorded())
             tracker.log_dict(run_id, libraries, "versions.json")
             # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
-            tracker.log_dict(run_id, config.recorded(mode="json"), "config.json")
+            tracker.log_dict(run_id, recorded, "config.json")
         split = split_stage(config, run_id)
         previous = tracker.finished_pipeline_like(run_id, split["fingerprint"], versions)
         if previous and not config.force and not resume:

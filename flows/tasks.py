@@ -10,7 +10,7 @@ from uuid import UUID
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from training.config import PipelineConfig, Selection
+from training.config import ConfigError, PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices
 from training.fit import fit
@@ -98,11 +98,29 @@ def flow_run_ended(flow_run_id: str) -> bool | None:
     return state is not None and state.is_final()
 
 
+def pipeline_to_resume(tracker: Tracker, explicit: str | None, flow_run_id: str | None, recorded: dict,
+                       versions: dict[str, str]) -> str | None:
+    """The pipeline run to continue: the one named (refused with the reason if it cannot be), else the one an
+    earlier attempt of this same flow run left unfinished (a retry), when it can be; else None (a new run)."""
+    if explicit:
+        tracker.check_resumable(explicit, recorded, versions)
+        return explicit
+    retried = tracker.unfinished_pipeline_of(flow_run_id)
+    if not retried:
+        return None
+    try:
+        tracker.check_resumable(retried, recorded, versions)
+    except ConfigError as why:
+        say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
+        return None
+    return retried
+
+
 def close_stale_runs(tracker: Tracker) -> list[str]:
     """Close the RUNNING runs of the experiment whose owner is certainly gone (a SIGKILLed flow process,
     a crashed flow run, an earlier attempt of this flow run); returns their ids. Call at the start of a
     pipeline flow run, before it creates runs of its own."""
-    here, current, closed = machine(), root_flow_run_id(), []
+    here, current, closed = machine(), tracker.flow_run_id, []
     for run in tracker.running_runs():
         if not owner_gone(run.data.tags, here, flow_run_ended, current):
             continue

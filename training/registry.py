@@ -22,7 +22,7 @@ PLAIN_ROLLBACK = "rollback"
 NOT_FOUND = {ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(INVALID_PARAMETER_VALUE)}
 
 
-def _not_found(error: MlflowException) -> bool:
+def not_found(error: MlflowException) -> bool:
     """Only a missing model or alias counts as 'none': an unreachable server must not look like one."""
     return error.error_code in NOT_FOUND
 
@@ -50,7 +50,7 @@ class Registry:
         try:
             self.client.get_registered_model(self.name)
         except MlflowException as error:
-            if not _not_found(error):
+            if not not_found(error):
                 raise
             try:
                 self.client.create_registered_model(
@@ -62,7 +62,7 @@ class Registry:
         try:
             return self.client.get_model_version_by_alias(self.name, alias)
         except MlflowException as error:
-            if _not_found(error):
+            if not_found(error):
                 return None
             raise
 
@@ -94,7 +94,7 @@ class Registry:
         try:
             versions = self.client.search_model_versions(f"name = '{self.name}'")
         except MlflowException as error:
-            if _not_found(error):
+            if not_found(error):
                 return None
             raise
         return next((v for v in versions if v.tags.get("pipeline.run_id") == pipeline_run_id), None)

@@ -39,6 +39,7 @@ from training.fit import FitResult
 from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.preprocessing import Preprocessor
 from training.promotion import Candidate
+from training.registry import not_found
 from training.selection import StageResult, comparison_table, stage_result_from_dict, stage_result_to_dict, verdict
 from training.split import Split
 
@@ -345,10 +346,7 @@ class Tracker:
             mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
 
     def load_json(self, run_id: str, path: str) -> dict:
-        """A JSON artifact of a run, read without leaving a downloaded copy behind."""
-        with tempfile.TemporaryDirectory() as folder:
-            with open(self.client.download_artifacts(run_id, path, folder)) as handle:
-                return json.load(handle)
+        return load_json(self.client, run_id, path)
 
     def split_summary(self, pipeline_run_id: str) -> dict:
         """What the split stage of a pipeline run recorded (rows, class balance, data set, fingerprint)."""
@@ -508,7 +506,7 @@ def pipeline_run(client: MlflowClient, run_id: str):
     try:
         run = client.get_run(run_id)
     except mlflow.exceptions.MlflowException as error:
-        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        if not not_found(error):
             raise
         raise ConfigError(f"no MLflow run {run_id!r} in the tracking store") from None
     if run.data.tags.get("stage") != "pipeline":
@@ -521,10 +519,15 @@ def recorded_config(tracking_uri: str, run_id: str) -> dict:
     """The config a pipeline run was started with, and its experiment's name (for `run --resume`)."""
     client = MlflowClient(tracking_uri)
     run = pipeline_run(client, run_id)
+    return {**load_json(client, run_id, "config.json"),
+            "experiment": client.get_experiment(run.info.experiment_id).name}
+
+
+def load_json(client: MlflowClient, run_id: str, path: str) -> dict:
+    """A JSON artifact of a run, read without leaving a downloaded copy behind."""
     with tempfile.TemporaryDirectory() as folder:
-        with open(client.download_artifacts(run_id, "config.json", folder)) as handle:
-            config = json.load(handle)
-    return {**config, "experiment": client.get_experiment(run.info.experiment_id).name}
+        with open(client.download_artifacts(run_id, path, folder)) as handle:
+            return json.load(handle)
 
 
 class EpochLogger(keras.callbacks.Callback):
