@@ -64,11 +64,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         tracker = Tracker(f"sqlite:///{folder}/mlflow.db", "bench-overhead")
         with tracker.run("stage") as stage_run_id:
-            train_candidate.fn("overhead", "warm-up", spec, split, selection, 0, tracker, stage_run_id)
+            train_candidate.fn("overhead", "warm-up", spec, split, selection, config, tracker, stage_run_id)
             profile = cProfile.Profile()
             started = time.perf_counter()
             profile.enable()
-            fit_s = sum(train_candidate.fn("overhead", f"c{i}", spec, split, selection, i, tracker,
+            fit_s = sum(train_candidate.fn("overhead", f"c{i}", spec, split, selection,
+                                           config.model_copy(update={"seed": i}), tracker,
                                            stage_run_id).fit_seconds for i in range(n))
             profile.disable()
             candidate_wall = (time.perf_counter() - started) / n

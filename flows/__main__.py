@@ -44,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-parallel", type=int, default=1,
                      help="candidates of a stage trained at once; TensorFlow's threads are shared between them "
                           "(default: 1, right for a CPU machine)")
+    run.add_argument("--task-runner", choices=["threads", "dask"], default="threads",
+                     help="where a stage's candidates train: threads of this process, or the workers of a Dask "
+                          "cluster (default: threads)")
+    run.add_argument("--dask-address", metavar="ADDRESS",
+                     help="with --task-runner dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
+                          "(default: a local cluster of --dask-workers processes for this run)")
+    run.add_argument("--dask-workers", type=int, default=2, metavar="N",
+                     help="worker processes of the local Dask cluster (default: 2)")
+    run.add_argument("--tuner-workers", type=int, default=0, metavar="N",
+                     help="Keras Tuner's distributed mode: a chief and N worker processes run the trials, one GPU "
+                          "each where there are GPUs (default: 0, the search runs in this process)")
     run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
                      help="Keras Tuner algorithm of the tuning stage (default: hyperband)")
     run.add_argument("--max-trials", type=int, help="trials of a random or bayesian search (default per profile)")
@@ -84,7 +95,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
               "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
               "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
               "model_name": args.model_name, "seed": args.seed,
-              "max_parallel": args.max_parallel,
+              "max_parallel": args.max_parallel, "task_runner": args.task_runner, "dask_address": args.dask_address,
+              "dask_workers": args.dask_workers, "tuner_workers": args.tuner_workers,
               "train_fraction": args.train_fraction, "val_fraction": args.val_fraction,
               "test_fraction": args.test_fraction, "tuner": args.tuner, "max_trials": args.max_trials,
               "force": args.force, "mixed_precision": args.mixed_precision, "deterministic": args.deterministic}

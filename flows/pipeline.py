@@ -11,6 +11,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import NonNegativeInt, PositiveInt
 
+from flows.executors import candidate_cluster
 from flows.promotion import PromotionResult, finished_promotion, promotion_stage
 from flows.stages import (
     baseline_stage,
@@ -22,12 +23,14 @@ from flows.stages import (
 )
 from flows.tasks import close_stale_runs, connect, pipeline_to_resume, prepare_data, prepare_devices
 from training.config import (
+    DaskAddress,
     Direction,
     Fraction,
     MixedPrecision,
     PipelineConfig,
     ProfileName,
     TaskName,
+    TaskRunnerName,
     TunerName,
     ValidationMetric,
 )
@@ -73,6 +76,10 @@ def training_pipeline(
     dropout_rates: list[float] | None = D["dropout_rates"],
     schedule_variants: list[str] | None = D["schedule_variants"],
     max_parallel: PositiveInt = D["max_parallel"],
+    task_runner: TaskRunnerName = D["task_runner"],
+    dask_address: DaskAddress | None = D["dask_address"],
+    dask_workers: PositiveInt = D["dask_workers"],
+    tuner_workers: NonNegativeInt = D["tuner_workers"],
     tuner: TunerName = D["tuner"],
     max_trials: PositiveInt | None = D["max_trials"],
     tuning_max_epochs: PositiveInt | None = D["tuning_max_epochs"],
@@ -125,10 +132,11 @@ def training_pipeline(
             return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
                                   pipeline_run_id=run_id, fingerprint=split["fingerprint"], metric="",
                                   seconds=time.perf_counter() - started, unchanged_since=previous)
-        stages = [baseline_stage(config, run_id)]
-        # Each stage starts from the previous stage's winner.
-        for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
-            stages.append(stage(config, stages[-1].winner.spec, run_id))
+        with candidate_cluster(config) as on_cluster:  # the config as is, or pointing at the run's Dask cluster
+            stages = [baseline_stage(on_cluster, run_id)]
+            # Each stage starts from the previous stage's winner.
+            for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
+                stages.append(stage(on_cluster, stages[-1].winner.spec, run_id))
         metric = stages[0].metric
         tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
         promotion = finished_promotion(tracker, run_id, config.model_name) or promotion_stage(

@@ -12,6 +12,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture, wait
 
+from flows.executors import dask_task_runner
 from flows.tasks import (
     connect,
     prepare_data,
@@ -108,17 +109,26 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | Candidate
 
 def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, config: PipelineConfig, tracker,
               stage_run_id: str) -> list[CandidateResult]:
-    """Every candidate, at most `max_parallel` at once; results in the grid's order."""
+    """Every candidate: in this thread, `max_parallel` at once on threads, or on the workers of a Dask cluster;
+    results in the grid's order."""
+    def arguments(name: str, spec: ModelSpec) -> dict:
+        return {"stage": stage, "name": name, "spec": spec, "split": split, "selection": selection,
+                "config": config, "tracker": tracker, "stage_run_id": stage_run_id}
+
+    if config.task_runner == "dask":
+        with dask_task_runner(config) as runner:
+            # The cluster's workers take one candidate each at a time; the scheduler queues the rest.
+            futures = [runner.submit(train_candidate, arguments(name, spec)) for name, spec in candidates.items()]
+            wait(futures)
+            return [future.result() for future in futures]
     if config.max_parallel == 1:
         # In this thread: deterministic, and no thread pool to reason about on a CPU machine.
-        return [train_candidate(stage, name, spec, split, selection, config.seed, tracker, stage_run_id)
-                for name, spec in candidates.items()]
+        return [train_candidate(**arguments(name, spec)) for name, spec in candidates.items()]
     futures: list[PrefectFuture] = []
     for name, spec in candidates.items():
         while sum(not f.state.is_final() for f in futures) >= config.max_parallel:
             time.sleep(0.2)  # a slot frees when any candidate ends, whichever it is
-        futures.append(train_candidate.submit(stage, name, spec, split, selection, config.seed, tracker,
-                                              stage_run_id))
+        futures.append(train_candidate.submit(**arguments(name, spec)))
     # Let every candidate end before judging any: a failure must not leave siblings training unobserved.
     wait(futures)
     return [future.result() for future in futures]

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from training.config import ConfigError, PipelineConfig, Selection
 from training.data import Dataset, load_dataset
-from training.devices import DeviceInfo, configure_devices
+from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
 from training.fit import fit
 from training.ownership import machine, owner_gone
 from training.progress import say
@@ -21,6 +21,7 @@ from training.selection import CandidateResult
 from training.spec import ModelSpec
 from training.split import Split, make_split
 from training.tracking import Tracker, project_root, resolve_tracking_uri
+from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search
 
 
@@ -135,14 +136,16 @@ def close_stale_runs(tracker: Tracker) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, selection: Selection, seed: int,
-                    tracker: Tracker, stage_run_id: str) -> CandidateResult:
+def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, selection: Selection,
+                    config: PipelineConfig, tracker: Tracker, stage_run_id: str) -> CandidateResult:
     """Train one variant through the single fit path and record it as a child of its stage run."""
+    # Done once per process: here a no-op, on a Dask worker the device setup the flow's process made.
+    prepare_devices(config)
     say(f"  {stage}/{name} started: {spec.describe()}, {spec.epochs} epochs")
     tags = {"stage": stage, "variant": name, "kind": "candidate"}
     with tracker.candidate_run(name, stage_run_id, tags=tags) as run_id:
         tracker.log_params(run_id, spec.params())
-        result = fit(spec, split, selection, seed=seed, callbacks=[tracker.epoch_logger(run_id)])
+        result = fit(spec, split, selection, seed=config.seed, callbacks=[tracker.epoch_logger(run_id)])
         model_uri = tracker.log_candidate(run_id, result, split, selection, title=f"{stage}/{name}")
     say(f"  {stage}/{name} finished: {selection.metric} {result.score:.4f}, best epoch "
         f"{result.diagnosis.best_epoch}/{result.epochs_run}, {result.diagnosis.regime}, {result.fit_seconds:.1f}s")
@@ -166,5 +169,12 @@ def search_hyperparameters(config: PipelineConfig, base: ModelSpec, split: Split
     budget = BUDGETS[config.profile]
     budget = replace(budget, max_trials=config.max_trials or budget.max_trials,
                      max_epochs=config.tuning_max_epochs or budget.max_epochs)
-    say(f"  tuning: {config.tuner} search in {directory}")
-    return run_search(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id, config.seed)
+    if not config.tuner_workers:
+        say(f"  tuning: {config.tuner} search in {directory}")
+        return run_search(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id,
+                          config.seed)
+    say(f"  tuning: {config.tuner} search in {directory}, Keras Tuner's chief and {config.tuner_workers} "
+        "worker process(es)")
+    job = SearchJob(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id, config.seed,
+                    config.mixed_precision, config.deterministic)
+    return run_distributed_search(job, config.tuner_workers, visible_gpu_ids())

@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
 MixedPrecision = Literal["auto", "on", "off"]
+# Where a stage's candidates train: threads of the flow's process, or the worker processes of a Dask cluster.
+TaskRunnerName = Literal["threads", "dask"]
 # Constrained types shared by the config and the pipeline flow's signature: Prefect turns the signature into
 # a deployment's parameter schema, so `prefect deployment run --param epochs=0` is refused before any run.
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 ValidationMetric = Annotated[str, Field(pattern=r"^val_\w+$")]
+# A Dask scheduler address as `dask-scheduler` prints it: tcp://10.0.0.5:8786 (tls:// and inproc:// too).
+DaskAddress = Annotated[str, Field(pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://[^\s/]+$")]
 
 BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -97,6 +101,16 @@ class PipelineConfig(BaseModel):
     schedule_variants: list[str] | None = Field(
         None, description="Schedule/callback variants by name (see training.variants); default per profile.")
     max_parallel: PositiveInt = Field(1, description="Candidates of a stage trained at once (1 on CPU).")
+    task_runner: TaskRunnerName = Field(
+        "threads", description="Where candidates train: threads of the flow's process (max_parallel at once) or "
+                               "dask: the workers of a Dask cluster, one candidate per worker thread.")
+    dask_address: DaskAddress | None = Field(
+        None, description="With task_runner=dask: an existing cluster's scheduler (tcp://host:8786); default a "
+                          "local cluster of dask_workers processes for the run.")
+    dask_workers: PositiveInt = Field(2, description="Worker processes of the local Dask cluster.")
+    tuner_workers: NonNegativeInt = Field(
+        0, description="Keras Tuner's distributed mode: a chief (the oracle) and this many worker processes run "
+                       "the trials (one GPU each where there are GPUs); 0 searches in the flow's process.")
     tuner: TunerName = Field("hyperband", description="Keras Tuner algorithm: hyperband, random or bayesian.")
     max_trials: PositiveInt | None = Field(None, description="Trials of random/bayesian search; default per profile.")
     tuning_max_epochs: PositiveInt | None = Field(
@@ -148,6 +162,13 @@ class PipelineConfig(BaseModel):
                 f"split fractions must sum to 1, got train {self.train_fraction} + val {self.val_fraction}"
                 f" + test {self.test_fraction} = {total:g}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _dask_address_needs_dask(self) -> PipelineConfig:
+        if self.dask_address and self.task_runner != "dask":
+            raise ValueError(f"dask_address {self.dask_address!r} is set but task_runner is "
+                             f"{self.task_runner!r}; pass task_runner='dask' to use the cluster")
         return self
 
     def recorded(self, mode: str = "python") -> dict:

@@ -33,6 +33,18 @@ def wants_mixed_precision(setting: str, capabilities: list[tuple[int, int]]) -> 
     return all(tuple(c) >= MIXED_PRECISION_MIN_CAPABILITY for c in capabilities)
 
 
+def visible_gpu_ids() -> list[str]:
+    """The CUDA ids of the GPUs this process sees, as its children would name them in CUDA_VISIBLE_DEVICES
+    (a worker started with CUDA_VISIBLE_DEVICES=2,3 hands out 2 and 3, not 0 and 1)."""
+    import os
+
+    import tensorflow as tf
+
+    count = len(tf.config.list_physical_devices("GPU"))
+    listed = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return listed[:count] if listed else [str(i) for i in range(count)]
+
+
 def configure_devices(mixed_precision: str = "auto", deterministic: bool = False) -> DeviceInfo:
     """Set memory growth on every visible GPU, the Keras dtype policy and (if asked) deterministic ops;
     say what was found."""

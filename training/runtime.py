@@ -26,6 +26,8 @@ QUIET_DEFAULTS = {
     # Calls of tasks outside a flow (unit tests, notebooks) should not warn.
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "KERAS_BACKEND": "tensorflow",
+    # A Dask cluster (task_runner=dask) logs every worker start and stop at INFO; warnings still show.
+    "DASK_LOGGING__DISTRIBUTED": "warning",
 }
 
 

@@ -99,6 +99,11 @@ class Tracker:
         # The Prefect flow run this process works for (set by the flows); recorded on every run it creates.
         self.flow_run_id: str | None = None
 
+    def __reduce__(self):
+        # A candidate on a Dask worker or a trial in a tuner worker process gets the tracker by value: it
+        # reconnects there to the same store and experiment (a client's store connections cannot travel).
+        return (_reconnect, (self.tracking_uri, self.experiment_name, self.flow_run_id))
+
     def owner_tags(self) -> dict[str, str]:
         """Who owns a run while it is RUNNING (training.ownership): judged later if it never ends."""
         tags = {OWNER_PROCESS: this_process()}
@@ -497,8 +502,16 @@ class Tracker:
                 return runs
 
 
-# What a resumed run may be given anew: where the store is, and whether to train regardless of "no change".
-RESUME_MAY_DIFFER = {"tracking_uri", "force"}
+def _reconnect(tracking_uri: str, experiment: str, flow_run_id: str | None) -> Tracker:
+    tracker = Tracker(tracking_uri, experiment)
+    tracker.flow_run_id = flow_run_id
+    return tracker
+
+
+# What a resumed run may be given anew: where the store is, whether to train regardless of "no change", and
+# where the work runs (a resumed run may go to another cluster, or search with more tuner workers).
+RESUME_MAY_DIFFER = {"tracking_uri", "force", "max_parallel", "task_runner", "dask_address", "dask_workers",
+                     "tuner_workers"}
 
 
 def pipeline_run(client: MlflowClient, run_id: str):

@@ -65,12 +65,19 @@ CONFIG_CASES = {
     "negative fraction": (["--train-fraction", "-0.5"], ["train_fraction", "got -0.5"]),
     "zero fraction": (["--val-fraction", "0"], ["val_fraction", "got 0.0"]),
     "fractions not summing to 1": (["--train-fraction", "0.5"], ["must sum to 1", "0.5", "0.86"]),
+    "dask address without a scheme": (["--task-runner", "dask", "--dask-address", "10.0.0.5:8786"],
+                                      ["dask_address", "got '10.0.0.5:8786'"]),
+    "dask address on threads": (["--dask-address", "tcp://10.0.0.5:8786"],
+                                ["dask_address 'tcp://10.0.0.5:8786'", "task_runner='dask'"]),
+    "zero dask workers": (["--task-runner", "dask", "--dask-workers", "0"], ["dask_workers", "got 0"]),
+    "negative tuner workers": (["--tuner-workers", "-1"], ["tuner_workers", "got -1"]),
 }
 
 CHOICE_CASES = {
     "unknown profile": ["--profile", "huge"],
     "unknown task": ["--task", "clustering"],
     "unknown tuner": ["--tuner", "grid"],
+    "unknown task runner": ["--task-runner", "spark"],
 }
 
 

@@ -37,6 +37,11 @@ def test_metric_must_exist_for_the_task():
         ({"metric": "accuracy"}, "validation metric"),
         ({"direction": "up"}, "max"),
         ({"unknown": 1}, "Extra inputs"),
+        ({"task_runner": "ray"}, "threads"),
+        ({"task_runner": "dask", "dask_address": "localhost:8786"}, "dask_address"),
+        ({"dask_address": "tcp://127.0.0.1:8786"}, "task_runner='dask'"),
+        ({"dask_workers": 0}, "greater than 0"),
+        ({"tuner_workers": -1}, "greater than or equal to 0"),
     ],
 )
 def test_bad_values_are_rejected_with_the_field_named(fields, message):
@@ -56,3 +61,4 @@ def test_a_password_in_the_tracking_uri_is_not_recorded():
     assert "s3cr3t" not in str(config.recorded(mode="json"))
     assert redact_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
     assert redact_uri("sqlite:///mlruns/mlflow.db") == "sqlite:///mlruns/mlflow.db"
+

@@ -1,0 +1,189 @@
+"""Keras Tuner's own distributed mode: a chief process serves the oracle, worker processes run the trials.
+
+`run_distributed_search` (called by the tuning stage's task) writes the search down as a job file, starts the
+chief and N workers as processes of `python -m tuning.distributed`, waits for them and summarizes the search
+from the project folder the chief saved. Keras Tuner reads each process's role from its environment
+(KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT), which is why a role is a process and never
+a thread. Every process builds the same tracked tuner on the same project folder, so each trial is still an
+MLflow child run of the tuning stage (logged by the worker that ran it), and an interrupted search resumes from
+the oracle's saved state like an in-process one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.config import Selection
+from training.spec import ModelSpec
+from training.split import Split
+from training.tracking import Tracker
+from tuning.tuner import Budget, SearchSummary, SpecHyperModel, make_tuner, summarize
+
+CHIEF = "chief"
+ORACLE_HOST = "127.0.0.1"  # the oracle serves the processes of this machine only (loopback)
+POLL_SECONDS = 0.5
+# Keras Tuner's chief re-checks whether the search is over only every 20 s; when every worker has been told to
+# stop, each trial's end is already saved in oracle.json, so it is not waited for longer than this.
+CHIEF_GRACE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """Everything a chief or worker process needs to build the same tuner as the others."""
+
+    kind: str
+    base: ModelSpec
+    split: Split
+    selection: Selection
+    budget: Budget
+    directory: Path
+    tracker: Tracker
+    stage_run_id: str
+    seed: int
+    mixed_precision: str = "auto"  # each process sets up its own devices, as the flow's process did
+    deterministic: bool = False
+
+    def tuner(self):
+        """The tracked tuner on the job's project folder; its role (chief, worker, none) comes from the
+        environment of the process that builds it."""
+        hypermodel = SpecHyperModel(self.base, self.split, self.selection, self.seed)
+        return make_tuner(self.kind, hypermodel, self.budget, self.directory, self.tracker, self.stage_run_id,
+                          self.seed)
+
+
+class SearchProcessError(RuntimeError):
+    """A chief or worker process of a distributed search failed; the message holds the end of its log."""
+
+
+def free_port(host: str = ORACLE_HOST) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def worker_environment(index: int, workers: int, gpu_ids: list[str], cores: int | None = None) -> dict[str, str]:
+    """One GPU per worker where there are GPUs (round robin when there are fewer GPUs than workers); on a CPU,
+    the cores shared between the workers so that they do not fight over threads. Pure."""
+    env = {"KERASTUNER_TUNER_ID": f"tuner{index}"}
+    if gpu_ids:
+        env["CUDA_VISIBLE_DEVICES"] = gpu_ids[index % len(gpu_ids)]
+    else:
+        env["TF_NUM_INTRAOP_THREADS"] = str(max(1, (cores or os.cpu_count() or 1) // workers))
+        env["TF_NUM_INTEROP_THREADS"] = "1"
+    return env
+
+
+def _tail(log: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """End every process still running (each leads its own process group) and wait for them."""
+    for process in processes.values():
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def run_distributed_search(job: SearchJob, workers: int, gpu_ids: list[str] | None = None) -> SearchSummary:
+    """Run the search with a chief and `workers` worker processes (worker i on GPU gpu_ids[i], round robin);
+    returns its SearchSummary. Raises
+    SearchProcessError, after stopping the others, as soon as any process fails."""
+    folder = job.directory / "distributed"  # job file and logs, inside the project that is removed when done
+    folder.mkdir(parents=True, exist_ok=True)
+    job_file = folder / "job.pkl"
+    job_file.write_bytes(pickle.dumps(job))
+    oracle = {"KERASTUNER_ORACLE_IP": ORACLE_HOST, "KERASTUNER_ORACLE_PORT": str(free_port())}
+    roles = {CHIEF: {"KERASTUNER_TUNER_ID": CHIEF, "CUDA_VISIBLE_DEVICES": ""}}  # the oracle needs no GPU
+    roles.update({f"worker-{i}": worker_environment(i, workers, gpu_ids or []) for i in range(workers)})
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for role, env in roles.items():
+            log = folder / f"{role}.log"
+            with log.open("wb") as out:
+                # Own process groups: stopping one role ends what it started, and a Ctrl-C reaches this
+                # process alone, which then stops them all (below).
+                processes[role] = subprocess.Popen(
+                    [sys.executable, "-m", "tuning.distributed", str(job_file)], env={**os.environ, **oracle, **env},
+                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait(processes, folder)
+    finally:
+        _stop(processes)
+    # This process has no role in its environment: its tuner reloads the project as the chief saved it.
+    return summarize(job.tuner(), job.base)
+
+
+def _wait(processes: dict[str, subprocess.Popen], folder: Path) -> None:
+    workers = {role: p for role, p in processes.items() if role != CHIEF}
+    while True:
+        for role, process in processes.items():
+            code = process.poll()
+            if code is not None and (role == CHIEF or code != 0):
+                # The chief ends by itself only once the workers are done; a worker only with an error.
+                raise SearchProcessError(f"the tuning {role} process exited with code {code} before the search "
+                                         f"ended; its log ({folder / (role + '.log')}) ends with:\n"
+                                         f"{_tail(folder / (role + '.log'))}")
+        if all(p.poll() == 0 for p in workers.values()):
+            break
+        time.sleep(POLL_SECONDS)
+    try:
+        processes[CHIEF].wait(timeout=CHIEF_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass  # stopped by the caller; see CHIEF_GRACE_SECONDS
+
+
+def _serve(job_file: Path) -> None:
+    """The body of a chief or worker process: build the tracked tuner and search (Keras Tuner decides from
+    the environment whether that serves the oracle or runs trials)."""
+    from keras_tuner.src.distribute import utils as roles
+
+    from training.devices import configure_devices
+
+    job: SearchJob = pickle.loads(job_file.read_bytes())
+    configure_devices(job.mixed_precision, job.deterministic)
+    tuner = job.tuner()
+    if not roles.is_chief_oracle():
+        tuner.oracle = _patient(tuner.oracle)
+    tuner.search(verbose=0)
+
+
+def _patient(client):
+    """Keras Tuner's worker asks again at once when the oracle answers IDLE (Hyperband waiting for the other
+    trials of a round): a busy loop that takes a core from the worker still training. Ask twice a second."""
+    create_trial = client.create_trial
+
+    def create_trial_patiently(tuner_id):
+        trial = create_trial(tuner_id)
+        if trial.status == "IDLE":
+            time.sleep(POLL_SECONDS)
+        return trial
+
+    client.create_trial = create_trial_patiently
+    return client
+
+
+if __name__ == "__main__":
+    if os.environ.get("KERASTUNER_TUNER_ID") != CHIEF:
+        # Stopped by the flow (a failed sibling, Ctrl-C): exit through Python, so the trial's MLflow run ends
+        # KILLED instead of staying RUNNING. The chief holds no run, and its gRPC threads would keep it alive.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    _serve(Path(sys.argv[1]))
