@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from training.config import redact_uri
+
 BIN = Path(sys.executable).parent
 
 
@@ -31,6 +33,14 @@ def _healthy(url: str) -> bool:
 _processes: dict[int, subprocess.Popen] = {}
 
 
+def _tail(log: Path, lines: int = 15) -> str:
+    """The end of a server's log, for the error that says why it did not start."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def _spawn(command: list[str], log: Path, env: dict[str, str]) -> int:
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -38,10 +48,36 @@ def _spawn(command: list[str], log: Path, env: dict[str, str]) -> int:
     return process.pid
 
 
+def database_problem(url: str) -> str | None:
+    """Why MLflow could not use this database (unreachable, wrong password, no such database), or None.
+
+    Asked before any server starts: MLflow's server keeps running when its database is unreachable, and would
+    only be seen not answering after the start timeout.
+    """
+    if url.startswith("sqlite:"):
+        return None  # a file MLflow creates
+    import sqlalchemy
+
+    engine = None
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 10} if url.startswith(
+            "postgresql") else {})
+        with engine.connect():
+            return None
+    except Exception as error:  # the driver's own message names host, port, user or database, never the password
+        return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
 def start(args) -> int:
     state_file = Path(args.state)
     if state_file.exists():
         print(f"servers already started (see {state_file}); run `make stop` first", file=sys.stderr)
+        return 1
+    if problem := database_problem(args.backend_store_uri):
+        print(f"cannot use the database {redact_uri(args.backend_store_uri)}: {problem}", file=sys.stderr)
         return 1
     state_file.parent.mkdir(parents=True, exist_ok=True)
     artifacts = Path(args.artifacts).resolve()
@@ -58,11 +94,12 @@ def start(args) -> int:
         "prefect": {"pid": _spawn([str(BIN / "prefect"), "server", "start", "--host", args.host, "--port",
                                    str(args.prefect_port)], logs / "prefect-server.log", env),
                     "url": prefect_url, "health": f"{prefect_url}/api/health"},
-        # --serve-artifacts: workers on other machines upload artifacts through this server.
-        "mlflow": {"pid": _spawn([str(BIN / "mlflow"), "server", "--backend-store-uri", args.backend_store_uri,
-                                  "--artifacts-destination", str(artifacts), "--serve-artifacts", "--host",
-                                  args.host, "--port", str(args.mlflow_port), "--workers", "1"],
-                                 logs / "mlflow-server.log", env),
+        # --serve-artifacts: workers on other machines upload artifacts through this server. The database URL
+        # goes through the environment, not the command line, where `ps` would show its password to every user.
+        "mlflow": {"pid": _spawn([str(BIN / "mlflow"), "server", "--artifacts-destination", str(artifacts),
+                                  "--serve-artifacts", "--host", args.host, "--port", str(args.mlflow_port),
+                                  "--workers", "1"], logs / "mlflow-server.log",
+                                 {**env, "MLFLOW_BACKEND_STORE_URI": args.backend_store_uri}),
                    "url": mlflow_url, "health": f"{mlflow_url}/health"},
     }
     state_file.write_text(json.dumps(state, indent=2))
@@ -72,7 +109,10 @@ def start(args) -> int:
         # A server that died (its port taken, say) must not pass for healthy because another answers there.
         dead = sorted(name for name in state if _processes[state[name]["pid"]].poll() is not None)
         if dead:
-            print(f"{', '.join(dead)} exited at start (is the port in use?); see {logs}; stopping", file=sys.stderr)
+            for name in dead:
+                log = logs / f"{name}-server.log"
+                print(f"{name} exited at start (its port in use? its database unreachable?); the end of {log}:\n"
+                      f"{_tail(log)}", file=sys.stderr)
             stop(args)
             return 1
         waiting = {name for name in waiting if not _healthy(state[name]["health"])}
@@ -84,7 +124,7 @@ def start(args) -> int:
         return 1
     print(f"Prefect server:  {prefect_url}   (export PREFECT_API_URL={prefect_url}/api)")
     print(f"MLflow server:   {mlflow_url}   (export MLFLOW_TRACKING_URI={mlflow_url})")
-    print(f"store:           {args.backend_store_uri}, artifacts in {artifacts}; logs in {logs}")
+    print(f"store:           {redact_uri(args.backend_store_uri)}, artifacts in {artifacts}; logs in {logs}")
     return 0
 
 
@@ -122,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefect-port", type=int, default=4200)
     parser.add_argument("--mlflow-port", type=int, default=5000)
     parser.add_argument("--backend-store-uri", default="sqlite:///mlruns/server.db",
-                        help="MLflow's database: SQLite by default, or a PostgreSQL URL for a team")
+                        help="MLflow's database: SQLite by default, or a PostgreSQL URL for a team "
+                             "(postgresql://USER@HOST:5432/DB; the password from PGPASSWORD or ~/.pgpass)")
     parser.add_argument("--artifacts", default="mlruns/server-artifacts", help="where the server stores artifacts")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args(argv)

@@ -1,5 +1,6 @@
-"""The team setup for real, on loopback: `make server`, `make deploy`, `make worker`, `prefect deployment run`,
-the MLflow UI in headless Chromium, `make stop`. Everything started here is stopped here."""
+"""The team setup for real, on loopback: a PostgreSQL server, `make server DB_URL=postgresql://...`, `make deploy`,
+`make worker`, `prefect deployment run` (its candidates on a Dask cluster), the MLflow UI in headless Chromium,
+`make stop`. Everything started here is stopped here."""
 
 import json
 import os
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+
+from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,11 +41,17 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory):
+def postgres():
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, postgres):
     tmp = tmp_path_factory.mktemp("team")
     prefect_port, mlflow_port = free_port(), free_port()
     settings = [f"PREFECT_PORT={prefect_port}", f"MLFLOW_PORT={mlflow_port}", f"RUN_DIR={tmp / 'run'}",
-                f"DB_URL=sqlite:///{tmp / 'server.db'}", f"ARTIFACTS={tmp / 'artifacts'}",
+                f"DB_URL={postgres.url}", f"ARTIFACTS={tmp / 'artifacts'}",
                 "NIGHTLY_TIMEZONE=Europe/Berlin"]
     env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect-home")}
     for key in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
@@ -54,6 +63,14 @@ def team(tmp_path_factory):
 
     started = make("server", timeout=300)
     assert started.returncode == 0, started.stdout + started.stderr
+    # The database password is in no output, state file or command line that other users can read.
+    state = (tmp / "run" / "servers.json").read_text()
+    mlflow_pid = json.loads(state)["mlflow"]["pid"]
+    command_lines = subprocess.run(["ps", "-o", "args=", "--sid", str(mlflow_pid)], capture_output=True,
+                                   text=True).stdout
+    assert "mlflow" in command_lines and "postgresql://mlflow:***@" in started.stdout
+    for text in (started.stdout, started.stderr, state, command_lines):
+        assert postgres.password not in text
     worker = None
     try:
         deployed = make("deploy", timeout=300)
@@ -64,7 +81,7 @@ def team(tmp_path_factory):
                                   stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
         api = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api"}
         yield {"tmp": tmp, "api_env": api, "mlflow": f"http://127.0.0.1:{mlflow_port}",
-               "worker_log": tmp / "worker.log"}
+               "worker_log": tmp / "worker.log", "make": make}
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -76,10 +93,12 @@ def team(tmp_path_factory):
                 assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after make stop"
 
 
-def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team):
+def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team, postgres):
+    # The deployment parameter task_runner=dask sends the candidates to a local Dask cluster of 2 workers.
     done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
-                           "profile=quick", "--watch", "--watch-timeout", "900"], env=team["api_env"],
-                          capture_output=True, text=True, timeout=1000)
+                           "profile=quick", "--param", "task_runner=dask", "--param", "dask_workers=2", "--watch",
+                           "--watch-timeout", "900"], env=team["api_env"], capture_output=True, text=True,
+                          timeout=1000)
     log = team["worker_log"].read_text(errors="replace")[-4000:]
     assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + log
     client = MlflowClient(team["mlflow"])
@@ -92,6 +111,14 @@ def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team):
     assert champion.tags["pipeline.run_id"] == runs[0].info.run_id
     # artifacts went through the tracking server, not to a local path of the worker
     assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")
+    assert runs[0].data.params["task_runner"] == "dask"
+    flow_process = runs[0].data.tags["owner.process"]
+    candidates = client.search_runs([experiment.experiment_id], "tags.kind = 'candidate'")
+    assert candidates and all(r.data.tags["owner.process"] != flow_process for r in candidates)  # Dask workers
+    # ... and all of it is in PostgreSQL: the runs, the registered model, its champion alias.
+    assert postgres.query("select count(*) from runs")[0][0] == len(client.search_runs([experiment.experiment_id]))
+    assert postgres.query("select name, alias, version from registered_model_aliases") == [
+        ("keras-mlops-model", "champion", int(champion.version))]
 
 
 def test_nightly_deployment_is_scheduled_at_three(team):
@@ -137,7 +164,8 @@ def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team):
 REFUSED_PARAMETERS = {"epochs=0": "epochs", "epochs=-3": "epochs", "batch_size=0": "batch_size",
                       "train_fraction=-0.5": "train_fraction", "val_fraction=0": "val_fraction",
                       "profile=huge": "huge", "task=clustering": "clustering", "tuner=grid": "grid",
-                      "metric=accuracy": "accuracy"}
+                      "metric=accuracy": "accuracy", "task_runner=spark": "spark",
+                      "dask_address=localhost": "dask_address", "tuner_workers=-1": "tuner_workers"}
 
 
 def test_bad_parameters_are_refused_when_the_run_is_requested(team):
@@ -194,3 +222,14 @@ def test_bad_data_fails_the_deployment_run_and_writes_nothing(team):
     assert client.get_experiment_by_name("bad-input") is None  # no run, so none left RUNNING
     assert client.search_registered_models("name = 'bad-input'") == []
     assert client.get_model_version_by_alias("keras-mlops-model", "champion").version == champion_before
+
+
+def test_make_server_refuses_a_database_it_cannot_reach_and_starts_nothing(tmp_path):
+    url = f"postgresql://mlflow:not-this-password@127.0.0.1:{free_port()}/mlflow"  # nothing listens there
+    done = subprocess.run(["make", "-s", "server", f"RUN_DIR={tmp_path / 'run'}", f"DB_URL={url}",
+                           f"PREFECT_PORT={free_port()}", f"MLFLOW_PORT={free_port()}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "cannot use the database postgresql://mlflow:***@127.0.0.1" in done.stderr
+    assert "Connection refused" in done.stderr and "not-this-password" not in done.stdout + done.stderr
+    assert not (tmp_path / "run" / "servers.json").exists()
