@@ -18,15 +18,32 @@ def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=spec.learning_rate)
 
 
-def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0) -> keras.Model:
-    """Hidden blocks in the course's order: Dropout -> Dense -> BatchNormalization -> Activation."""
+def layer_seed(seed: int | None, layer: int) -> int | None:
+    """A fixed seed of its own for each random layer of a model built with `seed`; None without one."""
+    return None if seed is None else (seed * 1009 + layer) % (2**31 - 1)
+
+
+def _kernel(seed: int | None, layer: int) -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=layer_seed(seed, layer))  # Dense's default, seeded
+
+
+def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0,
+                seed: int | None = None) -> keras.Model:
+    """Hidden blocks in the course's order: Dropout -> Dense -> BatchNormalization -> Activation.
+
+    With `seed`, every initializer and dropout layer is seeded explicitly. Unseeded, Keras draws each layer's
+    seed from Python's process-wide `random` as the layer is made, so whatever another thread draws meanwhile
+    (a Dask worker's own threads, a second candidate training at once) changes the weights: the same spec and
+    seed then give other scores on a worker than in the flow's process.
+    """
     inputs = keras.Input(shape=(n_features,), name="features")
     x = inputs
     for i, units in enumerate(spec.units, start=1):
         if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, name=f"block{i}_dropout")(x)
+            x = keras.layers.Dropout(spec.dropout, seed=layer_seed(seed, 2 * i), name=f"block{i}_dropout")(x)
         # With batch normalization right after, the Dense bias is redundant (BN's beta plays its part).
-        x = keras.layers.Dense(units, use_bias=not spec.batchnorm, name=f"block{i}_dense")(x)
+        x = keras.layers.Dense(units, use_bias=not spec.batchnorm, kernel_initializer=_kernel(seed, 2 * i + 1),
+                               name=f"block{i}_dense")(x)
         if spec.batchnorm:
             x = keras.layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
         x = keras.layers.Activation(spec.activation, name=f"block{i}_{spec.activation}")(x)
@@ -34,10 +51,11 @@ def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0)
         if n_classes < 2:
             raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
         # float32 head: under mixed precision a float16 softmax loses the small probabilities.
-        outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output")(x)
+        outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output",
+                                     kernel_initializer=_kernel(seed, 0))(x)
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
-        outputs = keras.layers.Dense(1, dtype="float32", name="output")(x)
+        outputs = keras.layers.Dense(1, dtype="float32", name="output", kernel_initializer=_kernel(seed, 0))(x)
         loss, metrics = "mse", ["mae"]
     model = keras.Model(inputs, outputs, name="mlp")
     # Many steps per call into TensorFlow: per-step Python overhead dominates networks this small on a CPU.

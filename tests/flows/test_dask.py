@@ -1,6 +1,6 @@
 """The quick pipeline with its candidates on a local Dask cluster of 2 worker processes: the same run tree
-and the same winners as the quick pipeline on threads (same data, config and seed; both deterministic, since
-TensorFlow's default kernels may differ in the last digits from one process to the next)."""
+and the same winners, to the last digit of their scores, as the quick pipeline on threads (same data, config
+and seed: every layer's initial weights come from that seed, not from whatever a worker's threads drew)."""
 
 import os
 
@@ -29,7 +29,7 @@ def dask_pipeline(quick_pipeline, tmp_path_factory):
     uri = f"sqlite:///{tmp_path_factory.mktemp('dask-store') / 'mlflow.db'}"
     result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test",
                                work_dir=str(tmp_path_factory.mktemp("dask-work")), model_name="digits-test",
-                               deterministic=True, task_runner="dask", dask_workers=2)
+                               task_runner="dask", dask_workers=2)
     return result, MlflowClient(uri)
 
 
@@ -38,7 +38,7 @@ def test_same_run_tree_and_winners_as_on_threads(quick_pipeline, dask_pipeline):
     threads = quick_pipeline.result
     assert tree(client, result.pipeline_run_id) == tree(quick_pipeline.client, threads.pipeline_run_id)
     assert [(s.stage, s.winner.name) for s in result.stages] == [(s.stage, s.winner.name) for s in threads.stages]
-    assert [s.winner.score for s in result.stages] == pytest.approx([s.winner.score for s in threads.stages])
+    assert [s.winner.score for s in result.stages] == [s.winner.score for s in threads.stages]
     assert result.promotion.version == "1" and result.promotion.alias == "champion"
     runs = client.search_runs([client.get_run(result.pipeline_run_id).info.experiment_id])
     assert all(r.info.status == "FINISHED" for r in runs)

@@ -50,3 +50,17 @@ def test_spec_params_are_flat():
     params = ModelSpec(units=[256, 128, 64]).params()
     assert params["units"] == "256-128-64" and params["layers"] == 3
     assert "notes" not in params
+
+
+def test_a_seeded_model_ignores_what_other_code_draws_from_python_random():
+    import random
+
+    import numpy as np
+
+    spec = ModelSpec(units=(8, 4), dropout=0.2)
+    first = build_model(spec, 5, "classification", 3, seed=7).get_weights()
+    random.random()  # what a Dask worker's own threads may draw between two fits
+    again = build_model(spec, 5, "classification", 3, seed=7).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    other = build_model(spec, 5, "classification", 3, seed=8).get_weights()
+    assert not np.array_equal(first[0], other[0])

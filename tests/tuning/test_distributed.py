@@ -1,14 +1,13 @@
-"""Keras Tuner's distributed mode for real: a chief and two worker processes on loopback, every trial once,
-each an MLflow child run of the tuning stage."""
+"""Keras Tuner's distributed mode for real: the tuning stage starts a chief and two worker processes on
+loopback; every trial runs once, each an MLflow child run of the tuning stage logged by a worker."""
 
 import os
 
 import pytest
 
-from tests.tuning.test_tuner import ACC, BASE, split, trial_runs  # noqa: F401  (split is a fixture)
+from tests.tuning.test_tuner import trial_runs
 from training.tracking import Tracker
-from tuning.distributed import SearchJob, run_distributed_search, worker_environment
-from tuning.tuner import Budget
+from tuning.distributed import worker_environment
 
 
 def test_workers_get_one_gpu_each_or_share_the_cores():
@@ -21,24 +20,30 @@ def test_workers_get_one_gpu_each_or_share_the_cores():
 
 
 @pytest.mark.e2e
-def test_a_chief_and_two_workers_run_each_trial_once_and_log_it(tracking_uri, tmp_path, split):  # noqa: F811
-    tracker = Tracker(tracking_uri, "distributed-tuning")
-    with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
-        job = SearchJob("random", BASE, split, ACC, Budget(max_epochs=3, max_trials=4), tmp_path / "search",
-                        tracker, stage_run_id, seed=1)
-        summary = run_distributed_search(job, workers=2)
-    runs = trial_runs(tracker, stage_run_id)
-    assert summary.trials == 4
-    assert sorted(r.data.tags["tuning.trial_id"] for r in runs) == ["0", "1", "2", "3"]  # each once, none twice
-    assert all(r.info.status == "FINISHED" for r in runs)
+def test_the_tuning_stage_runs_each_trial_once_on_a_chief_and_two_workers(quick_pipeline, tracking_uri, tmp_path):
+    from flows.stages import tuning_stage
+    from training.config import PipelineConfig
+
+    # The quick pipeline's own tuning stage searched in its process, from the same incoming winner.
+    alone = next(s for s in quick_pipeline.result.stages if s.stage == "tuning")
+    alone_trials = trial_runs(Tracker(quick_pipeline.uri, "pipeline-test"), alone.run_id)
+    config = PipelineConfig(profile="quick", tracking_uri=tracking_uri, experiment="distributed-stage",
+                            work_dir=str(tmp_path / "work"), tuner_workers=2)
+    base = next(c for c in alone.candidates if c.name == "base").spec
+    result = tuning_stage(config, base)
+
+    tracker = Tracker(tracking_uri, "distributed-stage")
+    runs = trial_runs(tracker, result.run_id)
+    ids = [r.data.tags["tuning.trial_id"] for r in runs]
+    # Hyperband's brackets (quick: max_epochs 3, factor 3) hold as many trials as in one process; each ran once.
+    assert len(ids) == len(set(ids)) == len(alone_trials) > 1
+    assert tracker.get_run(result.run_id).data.metrics["trials"] == len(ids)
+    assert all(r.info.status == "FINISHED" and "tuner/bracket" in r.data.params for r in runs)
     owners = {r.data.tags["owner.process"].rsplit("/", 2)[1] for r in runs}
     assert str(os.getpid()) not in owners and 1 <= len(owners) <= 2  # trained by the worker processes
-    logs = sorted(p.name for p in (tmp_path / "search" / "distributed").glob("*.log"))
-    assert logs == ["chief.log", "worker-0.log", "worker-1.log"]
-
-    # The oracle in the chief put the incoming winner first, and what it recorded is what the workers logged.
-    first = next(r for r in runs if r.data.tags["tuning.trial_id"] == "0")
-    assert (first.data.params["units"], first.data.params["learning_rate"]) == ("16", "0.001")
-    scores = dict(summary.scores)
-    assert {r.data.tags["tuning.trial_id"]: r.data.metrics["model_val_accuracy"] for r in runs} == pytest.approx(scores)
-    assert summary.best_score == max(scores.values())
+    # The oracle in the chief put the incoming winner first.
+    first = min(runs, key=lambda r: int(r.data.tags["tuning.trial_id"]))
+    assert {k: first.data.params[k] for k in ("units", "learning_rate", "dropout")} == {
+        k: str(v) for k, v in base.params().items() if k in ("units", "learning_rate", "dropout")}
+    assert [c.name for c in result.candidates][0] == "base"
+    assert list((tmp_path / "work").iterdir()) == []  # the project folder, the processes' logs included, is gone
