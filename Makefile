@@ -19,7 +19,7 @@ help:
 	@echo "make test-fast  the suite without the end-to-end and slow training tests (seconds)"
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
-	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST)"
+	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST) (DB_URL=postgresql://... for PostgreSQL)"
 	@echo "make deploy     create the work pools and apply prefect.yaml"
 	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
 	@echo "make stop       stop what make server started"
@@ -82,9 +82,11 @@ TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(HOST):$(PREFECT_PORT)/ap
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://$(HOST):$(MLFLOW_PORT)} \
 	KERAS_MLOPS_DIR=$(CURDIR) NIGHTLY_TIMEZONE=$(NIGHTLY_TIMEZONE) PATH=$(CURDIR)/$(BIN):$$PATH
 
+# DB_URL goes through the environment and is not echoed: a PostgreSQL URL may hold a password.
 server: $(INSTALLED)
-	$(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json --host $(HOST) \
-		--prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --backend-store-uri $(DB_URL) --artifacts $(ARTIFACTS)
+	@echo "starting the Prefect and MLflow servers (python -m flows.servers start --state $(RUN_DIR)/servers.json ...)"
+	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' $(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json \
+		--host $(HOST) --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --artifacts $(ARTIFACTS)
 
 stop:
 	$(BIN)/python -m flows.servers stop --state $(RUN_DIR)/servers.json

@@ -7,21 +7,24 @@ Dask is imported only here and only when asked for, so a run on threads pays not
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 from training.config import PipelineConfig
+from training.runtime import thread_environment
 
 
 def local_cluster(workers: int):
     """A Dask cluster of `workers` processes on loopback, one task at a time each, the cores shared between
     them (TensorFlow reads its thread counts from the environment when a worker first imports it)."""
+    import dask
     from distributed import LocalCluster
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None,
-                        env={"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1"})
+    # A worker that dies (out of memory, killed) fails its candidate, as a crash in the flow's process would:
+    # Dask's default is to run the task again elsewhere, a silent retry that leaves the first attempt's run
+    # RUNNING and trains the candidate twice. Read by the scheduler when it is made.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None, env=thread_environment(workers))
 
 
 @contextlib.contextmanager

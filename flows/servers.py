@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from training.config import redact_uri
+from training.progress import log_tail
 
 BIN = Path(sys.executable).parent
 
@@ -31,14 +32,6 @@ def _healthy(url: str) -> bool:
 
 
 _processes: dict[int, subprocess.Popen] = {}
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    """The end of a server's log, for the error that says why it did not start."""
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _spawn(command: list[str], log: Path, env: dict[str, str]) -> int:
@@ -65,7 +58,8 @@ def database_problem(url: str) -> str | None:
         with engine.connect():
             return None
     except Exception as error:  # the driver's own message names host, port, user or database, never the password
-        return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return " ".join(line.strip() for line in lines if line.strip() and "sqlalche.me" not in line)
     finally:
         if engine is not None:
             engine.dispose()
@@ -82,7 +76,9 @@ def start(args) -> int:
     state_file.parent.mkdir(parents=True, exist_ok=True)
     artifacts = Path(args.artifacts).resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    # The database URL goes to the MLflow server alone (below), not to every process started here.
+    inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_BACKEND_STORE_URI"}
+    env = {**inherited, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            # The scheduler fills in upcoming runs of scheduled deployments; every 10 s instead of 60 s.
@@ -112,7 +108,7 @@ def start(args) -> int:
             for name in dead:
                 log = logs / f"{name}-server.log"
                 print(f"{name} exited at start (its port in use? its database unreachable?); the end of {log}:\n"
-                      f"{_tail(log)}", file=sys.stderr)
+                      f"{log_tail(log, 15)}", file=sys.stderr)
             stop(args)
             return 1
         waiting = {name for name in waiting if not _healthy(state[name]["health"])}
@@ -161,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--prefect-port", type=int, default=4200)
     parser.add_argument("--mlflow-port", type=int, default=5000)
-    parser.add_argument("--backend-store-uri", default="sqlite:///mlruns/server.db",
+    # From the environment by default (make server passes DB_URL so): no password on a command line.
+    parser.add_argument("--backend-store-uri",
+                        default=os.environ.get("MLFLOW_BACKEND_STORE_URI") or "sqlite:///mlruns/server.db",
                         help="MLflow's database: SQLite by default, or a PostgreSQL URL for a team "
                              "(postgresql://USER@HOST:5432/DB; the password from PGPASSWORD or ~/.pgpass)")
     parser.add_argument("--artifacts", default="mlruns/server-artifacts", help="where the server stores artifacts")

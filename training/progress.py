@@ -31,3 +31,11 @@ def show_progress_on_console() -> None:
 
 def say(message: str) -> None:
     logger.info(message)
+
+
+def log_tail(path, lines: int = 20) -> str:
+    """The last lines of a child process's log, for the error that says why it failed."""
+    try:
+        return "\n".join(open(path, errors="replace").read().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

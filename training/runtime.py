@@ -41,6 +41,16 @@ def apply_environment_defaults() -> None:
         logger.setLevel(logging.ERROR)
 
 
+def threads_per_share(shares: int, cores: int | None = None) -> int:
+    """The cores of this machine split between `shares` trainings that run at once (at least one each)."""
+    return max(1, (cores or os.cpu_count() or 1) // shares)
+
+
+def thread_environment(shares: int, cores: int | None = None) -> dict[str, str]:
+    """The same split for a child process: TensorFlow reads these when the process first imports it."""
+    return {"TF_NUM_INTRAOP_THREADS": str(threads_per_share(shares, cores)), "TF_NUM_INTEROP_THREADS": "1"}
+
+
 def limit_tensorflow_threads(max_parallel: int, cores: int | None = None) -> int | None:
     """Share the cores between candidates trained at once, so parallel fits don't fight over threads.
 
@@ -51,7 +61,7 @@ def limit_tensorflow_threads(max_parallel: int, cores: int | None = None) -> int
         return None
     import tensorflow as tf
 
-    threads = max(1, (cores or os.cpu_count() or 1) // max_parallel)
+    threads = threads_per_share(max_parallel, cores)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))

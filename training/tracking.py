@@ -42,6 +42,7 @@ from training.promotion import Candidate
 from training.registry import not_found
 from training.selection import StageResult, comparison_table, stage_result_from_dict, stage_result_to_dict, verdict
 from training.split import Split
+from training.versioning import WHERE_IT_RUNS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Packages a served model needs; given explicitly because inferring them re-imports TensorFlow in a
@@ -509,9 +510,8 @@ def _reconnect(tracking_uri: str, experiment: str, flow_run_id: str | None) -> T
 
 
 # What a resumed run may be given anew: where the store is, whether to train regardless of "no change", and
-# where the work runs (a resumed run may go to another cluster, or search with more tuner workers).
-RESUME_MAY_DIFFER = {"tracking_uri", "force", "max_parallel", "task_runner", "dask_address", "dask_workers",
-                     "tuner_workers"}
+# where the work runs (a resumed run may go to another cluster, or continue its search with more workers).
+RESUME_MAY_DIFFER = {"tracking_uri", "force", "tuner_workers", *WHERE_IT_RUNS}
 
 
 def pipeline_run(client: MlflowClient, run_id: str):

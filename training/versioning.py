@@ -10,8 +10,12 @@ from pathlib import Path
 
 PACKAGE_DIRS = ("training", "tuning", "flows")
 ROOT = Path(__file__).resolve().parents[1]
-# Settings that change where results go or how fast they come, not what is trained.
-NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir"}
+# Where candidates train: with every layer seeded from the run's seed, a candidate scores the same in the flow's
+# thread, next to another, or on a Dask worker (bench/parallel.py). Not tuner_workers: a distributed search
+# draws its trials as the workers report the space, so it may try other hyperparameters than one process.
+WHERE_IT_RUNS = frozenset({"max_parallel", "task_runner", "dask_address", "dask_workers"})
+# Settings that change where results go, where or how fast they come, not what is trained.
+NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir", *WHERE_IT_RUNS}
 
 
 def code_version(root: Path = ROOT) -> str:

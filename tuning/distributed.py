@@ -11,21 +11,25 @@ the oracle's saved state like an in-process one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from training.config import Selection
+from training.progress import log_tail
+from training.runtime import thread_environment
 from training.spec import ModelSpec
 from training.split import Split
 from training.tracking import Tracker
-from tuning.tuner import Budget, SearchSummary, SpecHyperModel, make_tuner, summarize
+from tuning.tuner import Budget, SearchSummary, summarize, tracked_tuner
 
 CHIEF = "chief"
 ORACLE_HOST = "127.0.0.1"  # the oracle serves the processes of this machine only (loopback)
@@ -33,6 +37,7 @@ POLL_SECONDS = 0.5
 # Keras Tuner's chief re-checks whether the search is over only every 20 s; when every worker has been told to
 # stop, each trial's end is already saved in oracle.json, so it is not waited for longer than this.
 CHIEF_GRACE_SECONDS = 3.0
+PARENT_PID = "KERAS_MLOPS_SEARCH_PARENT"  # the flow process that started a chief or worker
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,17 @@ class SearchJob:
     def tuner(self):
         """The tracked tuner on the job's project folder; its role (chief, worker, none) comes from the
         environment of the process that builds it."""
-        hypermodel = SpecHyperModel(self.base, self.split, self.selection, self.seed)
-        return make_tuner(self.kind, hypermodel, self.budget, self.directory, self.tracker, self.stage_run_id,
-                          self.seed)
+        from keras_tuner.src.distribute import utils as roles
+
+        tuner = tracked_tuner(self.kind, self.base, self.split, self.selection, self.budget, self.directory,
+                              self.tracker, self.stage_run_id, self.seed)
+        if not (roles.has_chief_oracle() and not roles.is_chief_oracle()) and (
+                self.directory / "oracle.json").exists():
+            # Keras Tuner reloads the oracle only along with this role's own state file (chief.json,
+            # tuner0.json), which may not exist: a search begun in one process and resumed distributed, or a
+            # worker 0 that ran no trial. The oracle's state is what counts: the trials run so far.
+            tuner.oracle.reload()
+        return tuner
 
 
 class SearchProcessError(RuntimeError):
@@ -76,43 +89,36 @@ def worker_environment(index: int, workers: int, gpu_ids: list[str], cores: int 
     if gpu_ids:
         env["CUDA_VISIBLE_DEVICES"] = gpu_ids[index % len(gpu_ids)]
     else:
-        env["TF_NUM_INTRAOP_THREADS"] = str(max(1, (cores or os.cpu_count() or 1) // workers))
-        env["TF_NUM_INTEROP_THREADS"] = "1"
+        env.update(thread_environment(workers, cores))
     return env
-
-
-def _tail(log: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
     """End every process still running (each leads its own process group) and wait for them."""
     for process in processes.values():
         if process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     for process in processes.values():
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
 def run_distributed_search(job: SearchJob, workers: int, gpu_ids: list[str] | None = None) -> SearchSummary:
     """Run the search with a chief and `workers` worker processes (worker i on GPU gpu_ids[i], round robin);
-    returns its SearchSummary. Raises
-    SearchProcessError, after stopping the others, as soon as any process fails."""
+    returns its SearchSummary. Raises SearchProcessError, after stopping the others, as soon as any fails."""
     folder = job.directory / "distributed"  # job file and logs, inside the project that is removed when done
     folder.mkdir(parents=True, exist_ok=True)
     job_file = folder / "job.pkl"
-    job_file.write_bytes(pickle.dumps(job))
-    oracle = {"KERASTUNER_ORACLE_IP": ORACLE_HOST, "KERASTUNER_ORACLE_PORT": str(free_port())}
+    # Readable by this user alone: the tracker in it holds the tracking URI, with its password if it has one.
+    with os.fdopen(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        pickle.dump(job, out)
+    oracle = {"KERASTUNER_ORACLE_IP": ORACLE_HOST, "KERASTUNER_ORACLE_PORT": str(free_port()),
+              PARENT_PID: str(os.getpid())}
     roles = {CHIEF: {"KERASTUNER_TUNER_ID": CHIEF, "CUDA_VISIBLE_DEVICES": ""}}  # the oracle needs no GPU
     roles.update({f"worker-{i}": worker_environment(i, workers, gpu_ids or []) for i in range(workers)})
     processes: dict[str, subprocess.Popen] = {}
@@ -133,22 +139,20 @@ def run_distributed_search(job: SearchJob, workers: int, gpu_ids: list[str] | No
 
 
 def _wait(processes: dict[str, subprocess.Popen], folder: Path) -> None:
-    workers = {role: p for role, p in processes.items() if role != CHIEF}
+    """Until every worker has ended well; raises as soon as any process ends badly."""
     while True:
         for role, process in processes.items():
             code = process.poll()
-            if code is not None and (role == CHIEF or code != 0):
-                # The chief ends by itself only once the workers are done; a worker only with an error.
+            if code is not None and code != 0:
                 raise SearchProcessError(f"the tuning {role} process exited with code {code} before the search "
                                          f"ended; its log ({folder / (role + '.log')}) ends with:\n"
-                                         f"{_tail(folder / (role + '.log'))}")
-        if all(p.poll() == 0 for p in workers.values()):
+                                         f"{log_tail(folder / (role + '.log'))}")
+        # A worker ends well only when the oracle told it the search is over; the chief, only after that.
+        if all(p.poll() == 0 for role, p in processes.items() if role != CHIEF):
             break
         time.sleep(POLL_SECONDS)
-    try:
-        processes[CHIEF].wait(timeout=CHIEF_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass  # stopped by the caller; see CHIEF_GRACE_SECONDS
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        processes[CHIEF].wait(timeout=CHIEF_GRACE_SECONDS)  # else stopped by the caller: see the constant
 
 
 def _serve(job_file: Path) -> None:
@@ -158,12 +162,25 @@ def _serve(job_file: Path) -> None:
 
     from training.devices import configure_devices
 
+    _end_with_parent(int(os.environ[PARENT_PID]))
     job: SearchJob = pickle.loads(job_file.read_bytes())
     configure_devices(job.mixed_precision, job.deterministic)
     tuner = job.tuner()
     if not roles.is_chief_oracle():
         tuner.oracle = _patient(tuner.oracle)
     tuner.search(verbose=0)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Stop this process when the flow process that started it is gone (SIGKILLed, its machine's worker
+    stopped): it leads a process group of its own, so nothing else would, and a search nobody waits for
+    would go on training and logging."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _patient(client):

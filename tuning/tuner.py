@@ -189,10 +189,16 @@ def summarize(tuner: kt.Tuner, base: ModelSpec) -> SearchSummary:
     )
 
 
+def tracked_tuner(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget,
+                  directory: Path, tracker: Tracker, stage_run_id: str, seed: int) -> kt.Tuner:
+    """The tracked tuner of a search from `base` on the one fit path, its project in `directory`."""
+    return make_tuner(kind, SpecHyperModel(base, split, selection, seed), budget, directory, tracker, stage_run_id,
+                      seed)
+
+
 def run_search(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget, directory: Path,
                tracker: Tracker, stage_run_id: str, seed: int) -> SearchSummary:
     """Search (or continue an interrupted search in `directory`) and summarize it."""
-    hypermodel = SpecHyperModel(base, split, selection, seed)
-    tuner = make_tuner(kind, hypermodel, budget, directory, tracker, stage_run_id, seed)
+    tuner = tracked_tuner(kind, base, split, selection, budget, directory, tracker, stage_run_id, seed)
     tuner.search(verbose=0)
     return summarize(tuner, base)

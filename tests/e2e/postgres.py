@@ -75,9 +75,9 @@ def postgres_server(database: str = "mlflow") -> Iterator[Postgres]:
                         "--auth=scram-sha-256", f"--pwfile={password_file}"], check=True, capture_output=True,
                        timeout=120)
         options = f"-p {server.port} -k {folder} -c listen_addresses={server.host}"
+        started = True  # from here on it may be running, even if pg_ctl gives up waiting for it
         subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
                         "-o", options, "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=120)
-        started = True
         subprocess.run([str(bin_dir / "createdb"), "-h", server.host, "-p", str(server.port), "-U", server.user,
                         database], check=True, capture_output=True, timeout=60,
                        env={**os.environ, "PGPASSWORD": server.password})

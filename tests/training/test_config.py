@@ -62,3 +62,14 @@ def test_a_password_in_the_tracking_uri_is_not_recorded():
     assert redact_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
     assert redact_uri("sqlite:///mlruns/mlflow.db") == "sqlite:///mlruns/mlflow.db"
 
+
+
+def test_where_candidates_train_is_not_another_config_for_a_nightly_run():
+    from training.versioning import config_hash
+
+    base = PipelineConfig().recorded(mode="json")
+    on_dask = PipelineConfig(task_runner="dask", dask_address="tcp://10.0.0.5:8786", max_parallel=2).recorded("json")
+    assert config_hash(base) == config_hash(on_dask)  # same data, code and config: "no change"
+    # A distributed search may draw other trials than one in a single process: that is another config.
+    assert config_hash(base) != config_hash(PipelineConfig(tuner_workers=2).recorded(mode="json"))
+    assert config_hash(base) != config_hash(PipelineConfig(seed=7).recorded(mode="json"))
