@@ -97,7 +97,9 @@ class Registry:
             if not_found(error):
                 return None
             raise
-        return next((v for v in versions if v.tags.get("pipeline.run_id") == pipeline_run_id), None)
+        found = next((v for v in versions if v.tags.get("pipeline.run_id") == pipeline_run_id), None)
+        # Read again by number: search results carry no aliases, and the caller reports which one it holds.
+        return self.version(found.version) if found is not None else None
 
     def move_alias(self, alias: str, version: str, reason: str, details: dict | None = None) -> AliasMove:
         current = self.version_by_alias(alias)
