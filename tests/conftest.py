@@ -1,17 +1,96 @@
 import os
+import shutil
+import time
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
 import training  # noqa: F401  (quiet TF/MLflow/Prefect environment before anything imports them)
+from tests.support import SESSION_MARK, Processes, marked_processes
 
 # Tests never write into the user's local store or home: each gets its own tracking store.
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
+def pytest_configure(config):
+    # Inherited by every process a test starts (xdist's workers too): what still carries it at the end was left
+    # running.
+    os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
+
+
+# `make test` runs two pytest-xdist workers, one per core, each taking one of two groups of modules: these
+# modules start servers and processes of their own and share no session fixture with the rest, so they run
+# beside the modules that share the quick and regression pipelines (which would otherwise train once per worker).
+OWN_SERVERS = ("tests/e2e/", "tests/test_make_ui.py", "tests/flows/test_signals.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    # xdist's own `--dist loadgroup` marks do not take with pytest 9.2 (it rewrites a node id attribute that
+    # pytest no longer reads), so the two groups are made by a scheduler: one work unit per group.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TwoGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "own-servers" if nodeid.startswith(OWN_SERVERS) else "shared-pipelines"
+
+    return TwoGroups(config, log)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish, which tears down what an early stop left
+def pytest_sessionfinish(session, exitstatus):
+    """Every server, worker and cluster a test started is gone by now; whatever is left is reported, killed,
+    and fails the run (an interrupted run or a usage error keeps its own exit status)."""
+    if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
+        return
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks once all have ended
+        return
+    mark = os.environ[SESSION_MARK]
+    deadline = time.monotonic() + 20  # processes told to stop may still be on their way out
+    while (left := marked_processes(mark)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if not left:
+        return
+    for pid, _ in left:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in left)
+    if reporter:
+        reporter.write_line(f"\nERROR: {len(left)} process(es) started by the tests were still running "
+                            f"(now killed):\n{lines}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory):
+    """An MLflow SQLite store, migrated once (~3 s on 2 cores); each test gets a copy of the file."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("store-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()  # creates and migrates the schema
+    return path
+
+
 @pytest.fixture
-def tracking_uri(tmp_path):
-    return f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+def tracking_uri(tmp_path, store_template):
+    folder = tmp_path / "mlruns"
+    folder.mkdir()
+    shutil.copyfile(store_template, folder / "mlflow.db")
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture
+def processes():
+    """Start servers and workers through this; each process group is stopped when the test ends, however."""
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.stop_all()
 
 
 @pytest.fixture(scope="session")
@@ -28,33 +107,103 @@ SECRETS = {"AWS_SECRET_ACCESS_KEY": "aws-secret-3f9c1e", "MLFLOW_TRACKING_TOKEN"
 
 
 @dataclass
-class QuickPipeline:
+class PipelineRun:
     result: object
     client: object
     uri: str
     model_name: str
+    options: dict  # the flow's arguments, so a test can run the same pipeline again
+    resumed: object = None  # how it was finished, when it went the resume path
+
+
+def run_pipeline(tmp_path_factory, name: str, **options) -> PipelineRun:
+    from mlflow import MlflowClient
+
+    from flows.pipeline import training_pipeline
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp(f'{name}-store') / 'mlflow.db'}"
+    work = tmp_path_factory.mktemp(f"{name}-work")
+    options = {**options, "tracking_uri": uri, "work_dir": str(work)}
+    result = training_pipeline(**options)
+    assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
+    return PipelineRun(result, MlflowClient(uri), uri, options["model_name"], options)
 
 
 @pytest.fixture(scope="session")
 def quick_pipeline(prefect_harness, tmp_path_factory):
     """One quick pipeline run on digits, shared by the flow tests (it takes about a minute)."""
-    from mlflow import MlflowClient
-
-    from flows.pipeline import training_pipeline
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    work = tmp_path_factory.mktemp("work")
     # Secrets in the environment, as on a real worker; tests/flows/test_secrets.py looks for them in MLflow.
     saved = {name: os.environ.get(name) for name in SECRETS}
     os.environ.update(SECRETS)
     try:
-        result = training_pipeline(profile="quick", tracking_uri=uri, experiment="pipeline-test",
-                                   work_dir=str(work), model_name="digits-test")
+        return run_pipeline(tmp_path_factory, "quick", profile="quick", experiment="pipeline-test",
+                            model_name="digits-test")
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# A regression pipeline as small as the stages allow: one capacity, dropout and schedule variant, one trial.
+REGRESSION = {"data": "diabetes", "profile": "quick", "capacity_units": [[16]], "dropout_rates": [0.2],
+              "schedule_variants": ["early-stopping"], "tuner": "random", "max_trials": 1,
+              "experiment": "regression-test", "model_name": "diabetes-test"}
+
+
+@dataclass
+class Resumed:
+    """How the regression pipeline got finished: what tests/flows/test_resume.py checks."""
+
+    run_id: str  # the pipeline run that failed, then was resumed
+    status_after_failure: str
+    other_config_refused: str  # the error of resuming it with another seed
+    status_after_refusal: str
+    exit_code: int  # of `python -m flows run --resume RUN`
+    fits: list  # the spec of every fit, in order: the failed attempt's, then the resumed one's
+
+
+@pytest.fixture(scope="session")
+def regression_pipeline(prefect_harness, tmp_path_factory):
+    """One small pipeline on the bundled diabetes set (regression, selected on val_loss), shared.
+
+    It is also the resume scenario (one pipeline instead of two): its first attempt fails in the schedule
+    stage, resuming it with another config is refused, and `python -m flows run --resume RUN` finishes it.
+    The result is the resumed run's own: every regression test reads a pipeline that went the resume path.
+    """
+    import flows.pipeline
+    import flows.tasks
+    from flows.__main__ import main
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('regression-store') / 'mlflow.db'}"
+    work = tmp_path_factory.mktemp("regression-work")
+    options = {**REGRESSION, "tracking_uri": uri, "work_dir": str(work)}
+    real_fit, real_flow, fits, results = flows.tasks.fit, flows.pipeline.training_pipeline, [], []
+
+    def fit_failing_once_in_schedule(spec, *args, **kwargs):
+        fits.append(spec)
+        if spec.early_stopping and not any(f.early_stopping for f in fits[:-1]):
+            raise RuntimeError("injected failure in the schedule stage")
+        return real_fit(spec, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flows.tasks, "fit", fit_failing_once_in_schedule)
+        with pytest.raises(RuntimeError, match="injected failure"):
+            real_flow(**options)
+        from mlflow import MlflowClient
+
+        client = MlflowClient(uri)
+        (failed,) = client.search_runs([client.get_experiment_by_name(REGRESSION["experiment"]).experiment_id],
+                                       "tags.stage = 'pipeline'")
+        with pytest.raises(ValueError) as refused:
+            real_flow(**{**options, "seed": 7}, resume=failed.info.run_id)
+        status_after_refusal = client.get_run(failed.info.run_id).info.status
+        # The CLI's own flow call, its result kept for the tests (the CLI prints a summary of it).
+        patch.setattr(flows.pipeline, "training_pipeline", lambda **kwargs: results.append(real_flow(**kwargs))
+                      or results[-1])
+        code = main(["run", "--resume", failed.info.run_id, "--tracking-uri", uri])
+    assert code == 0 and len(results) == 1
     assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
-    return QuickPipeline(result, MlflowClient(uri), uri, "digits-test")
+    return PipelineRun(results[0], client, uri, REGRESSION["model_name"], options, resumed=Resumed(
+        failed.info.run_id, failed.info.status, str(refused.value), status_after_refusal, code, fits))

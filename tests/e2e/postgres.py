@@ -1,5 +1,5 @@
-"""A real PostgreSQL server for the end-to-end tests: Debian's package (installed with apt when the machine has
-none), a throwaway cluster on a free loopback port with a password, stopped and removed afterwards."""
+"""A real PostgreSQL server for the end-to-end tests: Debian's package (`make test-system` installs it), a
+throwaway cluster on a free loopback port with a password, stopped and removed afterwards."""
 
 from __future__ import annotations
 
@@ -7,31 +7,22 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port
 
 
 def postgres_bin() -> Path:
-    """The folder of initdb and pg_ctl; `apt-get install postgresql` first when there is none."""
+    """The folder of initdb and pg_ctl; the test is skipped, saying how to install them, where there are none."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not found:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"]
-        if subprocess.run(install, env=env, timeout=900, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600, capture_output=True)
-            subprocess.run(install, check=True, env=env, timeout=900, capture_output=True)
-        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    assert found, "PostgreSQL could not be installed"
+        import pytest
+
+        pytest.skip("PostgreSQL is not installed: `make test-system` installs it (Debian's package, as root)")
     return found[-1].parent
 
 

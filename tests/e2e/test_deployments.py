@@ -1,13 +1,11 @@
 """The team setup for real, on loopback: a PostgreSQL server, `make server DB_URL=postgresql://...`, `make deploy`,
-`make worker`, `prefect deployment run` (its candidates on a Dask cluster), the MLflow UI in headless Chromium,
-`make stop`. Everything started here is stopped here."""
+`make worker`, `prefect deployment run`, the MLflow UI in headless Chromium, `make stop`. Everything started here
+is stopped here."""
 
 import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,42 +14,30 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.e2e.postgres import postgres_server
+from tests.support import Processes, free_port, port_answers, run_side_by_side
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def chromium() -> str:
-    """Debian's chromium, installed when missing (the test machine has apt and root)."""
-    found = shutil.which("chromium")
-    if not found:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=900,
-                       stdout=subprocess.DEVNULL)
-        found = shutil.which("chromium")
-    assert found, "chromium could not be installed"
-    return found
-
-
-def stop_group(pgid: int, grace: float = 30) -> None:
-    """Wait for every process of a group to end; SIGKILL what is left after `grace` seconds."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+def command_lines() -> list[str]:
+    """The whole command line of every process on this machine, as anyone on it can read them (never cut at
+    a terminal's width, as `ps` output is)."""
+    lines = []
+    for entry in Path("/proc").iterdir():
         try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+            if entry.name.isdigit():
+                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # ended meanwhile
+            continue
+    return lines
+
+
+def assert_no_password(postgres, texts: list[str]) -> None:
+    """The database password is in none of these texts (a failure never prints the text: it holds it)."""
+    leaks = [index for index, text in enumerate(texts) if postgres.password in text]
+    assert not leaks, f"the database password appears in {len(leaks)} of {len(texts)} outputs or command lines"
 
 
 @pytest.fixture(scope="module")
@@ -75,47 +61,71 @@ def team(tmp_path_factory, postgres):
         return subprocess.run(["make", "-s", *args, *settings], cwd=ROOT, env=env, capture_output=True, text=True,
                               **kwargs)
 
-    started = make("server", timeout=300)
-    assert started.returncode == 0, started.stdout + started.stderr
-    # The database password is in no output, state file or command line that other users can read.
-    state = (tmp / "run" / "servers.json").read_text()
-    mlflow_pid = json.loads(state)["mlflow"]["pid"]
-    command_lines = subprocess.run(["ps", "-o", "args=", "--sid", str(mlflow_pid)], capture_output=True,
-                                   text=True).stdout
-    assert "mlflow" in command_lines and "postgresql://mlflow:***@" in started.stdout
-    for text in (started.stdout, started.stderr, state, command_lines):
-        assert postgres.password not in text
-    worker = None
-    try:
+    workers = Processes()
+    try:  # from the first server on, whatever fails: the servers and the worker are stopped below
+        started = make("server", timeout=300)
+        assert started.returncode == 0, started.stdout + started.stderr
+        # The database password is in no output, state file or command line that other users can read.
+        state = json.loads((tmp / "run" / "servers.json").read_text())
+        lines = command_lines()
+        assert any(f"--port {mlflow_port}" in line and "mlflow" in line for line in lines)
+        assert "postgresql://mlflow:***@" in started.stdout
+        assert_no_password(postgres, [started.stdout, started.stderr, json.dumps(state), *lines])
         deployed = make("deploy", timeout=300)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         # Two flow runs at once: the bad-input runs below spend their time importing, not training.
-        worker = subprocess.Popen(["make", "-s", "worker", "POOL=cpu", "RUNS=2", *settings], cwd=ROOT,
-                                  env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, start_new_session=True,
-                                  stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        # A worker needs no database URL: none on its command line either.
+        workers.start(["make", "-s", "worker", "POOL=cpu", "RUNS=2",
+                       *[setting for setting in settings if not setting.startswith("DB_URL=")]],
+                      log=tmp / "worker.log", cwd=ROOT, env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"})
         api = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api"}
         yield {"tmp": tmp, "api_env": api, "mlflow": f"http://127.0.0.1:{mlflow_port}",
                "worker_log": tmp / "worker.log", "make": make}
     finally:
-        if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
-            stop_group(worker.pid)  # make exits first; the prefect worker in its group must be gone too
+        workers.stop_all()  # make exits first; the prefect worker in its group must be gone too
         stopped = make("stop", timeout=120)
         assert stopped.returncode == 0, stopped.stderr
         for port in (prefect_port, mlflow_port):
-            with socket.socket() as s:
-                assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after make stop"
+            assert not port_answers(port), f"port {port} still answers after make stop"
 
 
-def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team, postgres):
-    # The deployment parameter task_runner=dask sends the candidates to a local Dask cluster of 2 workers.
-    done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
-                           "profile=quick", "--param", "task_runner=dask", "--param", "dask_workers=2", "--watch",
-                           "--watch-timeout", "900"], env=team["api_env"], capture_output=True, text=True,
-                          timeout=1000)
+@contextlib.contextmanager
+def prefect_client(team):
+    """A client of the team's Prefect server, in this process."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: team["api_env"]["PREFECT_API_URL"]}), \
+            get_client(sync_client=True) as client:
+        yield client
+
+
+# The manual deployment as a user starts it, on a small grid through its parameters (the whole quick grid runs
+# in-process in tests/flows/test_pipeline.py; candidates on Dask, with the pipeline's one cluster for all its
+# stages, in tests/flows/test_task_runners.py).
+MANUAL_RUN = ["profile=quick", "data=iris", "capacity_units=[[8]]", "dropout_rates=[0.2]",
+              'schedule_variants=["early-stopping"]', "tuner=random", "max_trials=1"]
+
+
+@pytest.fixture(scope="module")
+def manual_run(team):
+    """`prefect deployment run training-pipeline/manual --watch`, once for the module; the finished run."""
+    command = [str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--watch",
+               "--watch-interval", "1", "--watch-timeout", "900"]
+    for param in MANUAL_RUN:
+        command += ["--param", param]
+    done = subprocess.run(command, env=team["api_env"], capture_output=True, text=True, timeout=1000)
     log = team["worker_log"].read_text(errors="replace")[-4000:]
     assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + log
+    return done
+
+
+def test_no_process_of_the_team_shows_the_database_password(team, postgres, manual_run):
+    # After a whole run: servers, worker and the flow run's process have all been up.
+    assert_no_password(postgres, [*command_lines(), team["worker_log"].read_text(errors="replace")])
+
+
+def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team, postgres, manual_run):
     client = MlflowClient(team["mlflow"])
     experiment = client.get_experiment_by_name("keras-mlops")
     runs = client.search_runs([experiment.experiment_id], "tags.stage = 'pipeline'")
@@ -126,10 +136,12 @@ def test_a_deployment_run_completes_and_logs_to_the_tracking_server(team, postgr
     assert champion.tags["pipeline.run_id"] == runs[0].info.run_id
     # artifacts went through the tracking server, not to a local path of the worker
     assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")
-    assert runs[0].data.params["task_runner"] == "dask"
+    assert (runs[0].data.params["data"], runs[0].data.params["capacity_units"]) == ("iris", "[(8,)]")
+    # Trained by the worker's flow run process, not by anything of this test.
     flow_process = runs[0].data.tags["owner.process"]
+    assert flow_process.rsplit("/", 2)[1] != str(os.getpid())
     candidates = client.search_runs([experiment.experiment_id], "tags.kind = 'candidate'")
-    assert candidates and all(r.data.tags["owner.process"] != flow_process for r in candidates)  # Dask workers
+    assert candidates and all(r.data.tags["owner.process"] == flow_process for r in candidates)
     # ... and all of it is in PostgreSQL: the runs, the registered model, its champion alias.
     in_postgres = postgres.query("select count(*) from runs join experiments using (experiment_id) where "
                                  "experiments.name = 'keras-mlops' and runs.lifecycle_stage = 'active'")[0][0]
@@ -158,8 +170,10 @@ def test_nightly_deployment_is_scheduled_at_three(team):
     assert all(run["expected_start_time"][11:13] in {"01", "02"} for run in scheduled)  # 03:00 Berlin in UTC
 
 
-def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team):
-    browser = chromium()
+def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team, manual_run):
+    browser = shutil.which("chromium")
+    if not browser:
+        pytest.skip("Chromium is not installed: `make test-system` installs it (Debian's package, as root)")
     client = MlflowClient(team["mlflow"])
     experiment = client.get_experiment_by_name("keras-mlops")
     url = f"{team['mlflow']}/#/experiments/{experiment.experiment_id}/runs"
@@ -167,11 +181,12 @@ def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team):
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={team['tmp'] / 'chromium'}", "--window-size=1600,1000",
              "--virtual-time-budget=20000"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    # Chromium's helper processes are stopped with it, whatever happens (its own group).
+    ((_, dom),) = run_side_by_side([[browser, *flags, "--dump-dom", url]], timeout=180)
     names = [r.info.run_name for r in client.search_runs([experiment.experiment_id], "tags.stage = 'pipeline'")]
     assert names and all(name in dom for name in names), dom[-2000:]
     screenshot = team["tmp"] / "mlflow-ui.png"
-    subprocess.run([browser, *flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=180)
+    run_side_by_side([[browser, *flags, f"--screenshot={screenshot}", url]], timeout=180)
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
 
@@ -186,30 +201,46 @@ REFUSED_PARAMETERS = {"epochs=0": "epochs", "epochs=-3": "epochs", "batch_size=0
 
 
 def test_bad_parameters_are_refused_when_the_run_is_requested(team):
-    for param, named in REFUSED_PARAMETERS.items():
-        done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
-                               param], env=team["api_env"], capture_output=True, text=True, timeout=120)
-        output = done.stdout + done.stderr
-        assert done.returncode != 0, (param, output[-2000:])
-        assert named in output and "Created flow run" not in output, (param, output[-2000:])
+    # As a user types it, once; then every case through the same API call (the CLI costs ~2 s per start).
+    done = subprocess.run([str(BIN / "prefect"), "deployment", "run", "training-pipeline/manual", "--param",
+                           "epochs=0"], env=team["api_env"], capture_output=True, text=True, timeout=120)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "epochs" in output and "Created flow run" not in output, output[-2000:]
+    with prefect_client(team) as prefect:
+        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+        deployment = prefect.read_deployment_by_name("training-pipeline/manual")
+        # The manual deployment's runs only: the scheduler adds nightly runs at any moment.
+        manual = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+        runs_before = len(prefect.read_flow_runs(deployment_filter=manual))
+        for param, named in REFUSED_PARAMETERS.items():
+            key, value = param.split("=", 1)
+            with pytest.raises(Exception) as refused:
+                prefect.create_flow_run_from_deployment(deployment.id, parameters={key: json_or_text(value)})
+            assert named in str(refused.value), (param, str(refused.value)[-1000:])
+        assert len(prefect.read_flow_runs(deployment_filter=manual)) == runs_before  # none created
 
 
-def test_bad_data_fails_the_deployment_run_and_writes_nothing(team):
+def json_or_text(value: str):
+    """A --param value as the Prefect CLI reads it: JSON when it parses, else the text itself."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def test_bad_data_fails_the_deployment_run_and_writes_nothing(team, manual_run):
     import re
-
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.flows.test_bad_input import DATA_CASES
 
     folder = team["tmp"] / "bad-data"
     folder.mkdir()
-    # One case per layer that can refuse data (file, format, columns, split) and one config check the schema
-    # cannot express. Every case of the list runs through the same flow, in-process, in
-    # tests/flows/test_bad_input.py; a worker's flow run costs ~10 s of imports each on 2 cores.
-    cases = {name: DATA_CASES[name] for name in ("path that does not exist", "PNG renamed .csv",
-                                                 "target column missing", "class too small for every split")}
-    cases["fractions not summing to 1"] = (lambda d: "digits", ["--train-fraction", "0.5"], ["must sum to 1"])
+    # One case the data layer refuses and one config check the schema cannot express. Every data case runs
+    # through the same flow, in-process, in tests/flows/test_bad_input.py; a worker's flow run costs ~10 s of
+    # imports each on 2 cores.
+    cases = {"target column missing": DATA_CASES["target column missing"],
+             "fractions not summing to 1": (lambda d: "digits", ["--train-fraction", "0.5"], ["must sum to 1"])}
     client = MlflowClient(team["mlflow"])
     champion_before = client.get_model_version_by_alias("keras-mlops-model", "champion").version
     flow_runs = {}
@@ -227,8 +258,7 @@ def test_bad_data_fails_the_deployment_run_and_writes_nothing(team):
         flow_runs[name] = (re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1), expected)
 
     deadline = time.monotonic() + 900
-    with temporary_settings({PREFECT_API_URL: team["api_env"]["PREFECT_API_URL"]}), \
-            get_client(sync_client=True) as prefect:
+    with prefect_client(team) as prefect:
         for name, (flow_run_id, expected) in flow_runs.items():
             while not (state := prefect.read_flow_run(flow_run_id).state).is_final():
                 assert time.monotonic() < deadline, f"{name}: flow run still {state.type}"

@@ -89,6 +89,16 @@ def assert_nothing_written(uri: str) -> None:
     assert client.search_registered_models() == []
 
 
+@pytest.fixture
+def data_loads(monkeypatch) -> list:
+    """Every data set the pipeline loads in this test (by name), recorded as it is loaded."""
+    import flows.tasks
+
+    loads, real = [], flows.tasks.load_dataset
+    monkeypatch.setattr(flows.tasks, "load_dataset", lambda data, *args: loads.append(data) or real(data, *args))
+    return loads
+
+
 def run_cli(args: list[str], uri: str, capsys) -> tuple[int, str]:
     code = main(["run", "--profile", "quick", "--tracking-uri", uri, "--experiment", "bad-input",
                  "--model-name", "bad-input", *args])
@@ -108,8 +118,14 @@ def test_bad_data_fails_the_cli_with_a_named_error_and_writes_nothing(case, tmp_
     assert_nothing_written(tracking_uri)
 
 
+# The flow refuses data through the same prepare_data as the CLI above (which checks every case and its
+# message); here one case of each layer that refuses: the file, its format, its columns, the split, the metric.
+FLOW_CASES = ["path that does not exist", "PNG renamed .csv", "target column missing",
+              "class too small for every split", "metric the task does not report"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("case", DATA_CASES)
+@pytest.mark.parametrize("case", FLOW_CASES)
 def test_bad_data_fails_the_flow_run_itself(case, prefect_harness, tmp_path, tracking_uri):
     """What a deployment runs: the flow, with no CLI in front of it."""
     from flows.pipeline import training_pipeline
@@ -128,25 +144,31 @@ def test_bad_data_fails_the_flow_run_itself(case, prefect_harness, tmp_path, tra
 
 
 @pytest.mark.parametrize("case", CONFIG_CASES)
-def test_bad_config_is_refused_before_anything_starts(case, tracking_uri, capsys):
+def test_bad_config_is_refused_before_anything_starts(case, tracking_uri, capsys, data_loads):
     args, expected = CONFIG_CASES[case]
     code, err = run_cli(args, tracking_uri, capsys)
     assert code == 2
     assert err.startswith("error: invalid configuration:"), err
     for text in expected:
         assert text in err, (text, err)
-    assert_nothing_written(tracking_uri)
+    assert data_loads == []  # refused by the config itself: not even the data was read
+
+
+def test_the_data_loads_spy_sees_a_run_that_gets_as_far_as_the_data(tracking_uri, capsys, data_loads, tmp_path):
+    """The check above can fail: a config that is valid gets as far as loading the data."""
+    code, err = run_cli(["--data", str(tmp_path / "missing.csv"), "--target", "y"], tracking_uri, capsys)
+    assert code == 2 and "does not exist" in err
+    assert data_loads == [str(tmp_path / "missing.csv")]
 
 
 @pytest.mark.parametrize("case", CHOICE_CASES)
 def test_unknown_names_are_refused_with_the_choices(case, tracking_uri, capsys):
     option, value = CHOICE_CASES[case]
-    with pytest.raises(SystemExit) as exit_:
+    with pytest.raises(SystemExit) as exit_:  # argparse itself: nothing can have started
         run_cli([option, value], tracking_uri, capsys)
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"invalid choice: '{value}'" in err and "choose from" in err, err
-    assert_nothing_written(tracking_uri)
 
 
 def test_a_path_with_shell_syntax_is_only_a_name(tmp_path, tracking_uri, capsys):

@@ -47,3 +47,39 @@ def test_missing_file_fails_cleanly(tracking_uri, tmp_path):
     assert "Traceback" not in done.stderr
     # Refused before the pipeline's first run: no experiment, no run, nothing left RUNNING.
     assert MlflowClient(tracking_uri).get_experiment_by_name("cli-test") is None
+
+
+def test_rollback_and_history_commands(tracking_uri, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    import flows.promotion
+    from training.registry import Registry
+
+    # As a user runs it, without a Prefect server (another test may have started one in this process).
+    monkeypatch.setattr(flows.promotion, "get_current_settings", lambda: SimpleNamespace(api=SimpleNamespace(url=None)))
+
+    registry = Registry(MlflowClient(tracking_uri), "cli-model")
+    for version, (alias, reason) in enumerate([("champion", "first registered model"),
+                                               ("challenger", "does not beat the champion")], start=1):
+        registry.register(f"file:///models/{version}", None, {"test_accuracy": "0.9"}, description="card")
+        registry.move_alias(alias, str(version), reason)
+    common = ["--model-name", "cli-model", "--tracking-uri", tracking_uri]
+
+    assert main(["rollback", "--to", "2", *common]) == 0
+    assert str(registry.version_by_alias("champion").version) == "2"
+    capsys.readouterr()
+    assert main(["rollback", *common]) == 0
+    assert "cli-model: " in (out := capsys.readouterr().out) and "champion: 2 -> 1  (rollback)" in out
+    assert str(registry.version_by_alias("champion").version) == "1"
+
+    assert main(["history", "--at", "2000-01-01T00:00", *common]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("  ")[1] for line in lines[:-1]] == [
+        "champion: - -> 1", "challenger: - -> 2", "champion: 1 -> 2", "champion: 2 -> 1"]
+    assert lines[-1] == "champion at 2000-01-01T00:00: version (none)"
+
+
+def test_rollback_without_a_champion_is_one_error_line(tracking_uri, capsys):
+    assert main(["rollback", "--model-name", "nothing-here", "--tracking-uri", tracking_uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "has no champion" in err and "Traceback" not in err

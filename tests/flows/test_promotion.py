@@ -1,10 +1,9 @@
-"""Promotion after a real quick pipeline: registry versions, the champion gate, rollback, predict, serve."""
+"""Promotion after a real quick pipeline: registry versions, the champion gate, predict, serve; each test that
+promotes registers a model of its own, so the tests pass alone and in any order."""
 
 import json
 import os
-import signal
-import socket
-import subprocess
+import re
 import sys
 import time
 import urllib.request
@@ -14,29 +13,37 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.__main__ import main
 from flows.promotion import promotion_stage
 from flows.tasks import prepare_data
+from tests.support import free_port, wait_for_http
 from training.config import PipelineConfig
 from training.registry import Registry
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def env(quick_pipeline):
-    mlflow.set_tracking_uri(quick_pipeline.uri)
+    mlflow.set_tracking_uri(quick_pipeline.uri)  # for models:/ URIs; other modules point it elsewhere
     registry = Registry(quick_pipeline.client, quick_pipeline.model_name)
     split = prepare_data.fn(PipelineConfig(profile="quick")).split
     return quick_pipeline, registry, split
 
 
-def promote(pipeline):
-    return promotion_stage(pipeline.result.pipeline_run_id, "pipeline-test", pipeline.uri, pipeline.model_name)
+@pytest.fixture
+def model_name(request):
+    """A registered model of this test alone: what it promotes changes nothing another test reads."""
+    return "promo-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[-40:]
 
 
-def cli(*args, uri):
-    return subprocess.run([sys.executable, "-m", "flows", *args, "--tracking-uri", uri], capture_output=True,
-                          text=True, timeout=300)
+def promote(pipeline, model_name: str):
+    return promotion_stage(pipeline.result.pipeline_run_id, "pipeline-test", pipeline.uri, model_name)
+
+
+def cli(*args, uri) -> int:
+    """The CLI in this process (its own process is tested in tests/flows/test_cli.py): the exit status."""
+    return main([*args, "--tracking-uri", uri])
 
 
 def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
@@ -61,54 +68,67 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
     assert accuracy == pytest.approx(promotion.test_score)
 
 
-def test_a_model_that_does_not_beat_the_champion_becomes_challenger(env):
-    pipeline, registry, _ = env
-    again = promote(pipeline)  # the same best model: equal, not better, on the same test rows
+def test_a_model_that_does_not_beat_the_champion_becomes_challenger(env, model_name):
+    pipeline, _, _ = env
+    first = promote(pipeline, model_name)
+    assert (first.version, first.alias, first.reason) == ("1", "champion", "first registered model")
+    again = promote(pipeline, model_name)  # the same best model: equal, not better, on the same test rows
     assert (again.version, again.alias, again.champion_version) == ("2", "challenger", "1")
+    assert again.champion_score == pytest.approx(first.test_score)  # read from the champion's own tags
+    registry = Registry(pipeline.client, model_name)
     assert str(registry.version_by_alias("champion").version) == "1"
     assert str(registry.version_by_alias("challenger").version) == "2"
+    assert [(m.alias, m.from_version, m.to_version) for m in registry.history()] == [
+        ("champion", None, "1"), ("challenger", None, "2")]
 
 
-def test_a_champion_from_other_data_is_scored_again_on_todays_test_rows(env):
-    pipeline, registry, _ = env
-    pipeline.client.set_model_version_tag(pipeline.model_name, "1", "data.fingerprint", "older-split")
-    try:
-        result = promote(pipeline)
-    finally:
-        pipeline.client.set_model_version_tag(pipeline.model_name, "1", "data.fingerprint",
-                                              registry.version("2").tags["data.fingerprint"])
-    assert result.champion_score == pytest.approx(float(registry.version("1").tags["test_accuracy"]))
-    assert (result.version, result.alias) == ("3", "challenger")
+def test_a_champion_from_other_data_is_scored_again_on_todays_test_rows(env, model_name, monkeypatch):
+    import flows.promotion
+
+    pipeline, _, _ = env
+    first = promote(pipeline, model_name)
+    pipeline.client.set_model_version_tag(model_name, "1", "data.fingerprint", "older-split")
+    scored = []
+    real_score = flows.promotion.score_predictions
+    monkeypatch.setattr(flows.promotion, "score_predictions",
+                        lambda *args: scored.append(args) or real_score(*args))
+    result = promote(pipeline, model_name)
+    assert len(scored) == 2  # the new model, then the champion again on today's test rows
+    assert result.champion_score == pytest.approx(first.test_score)
+    assert (result.version, result.alias) == ("2", "challenger")
 
 
 def test_a_failed_registration_leaves_the_registry_as_it_was(env, monkeypatch):
     pipeline, registry, _ = env
     before = ([str(v.version) for v in pipeline.client.search_model_versions(f"name = '{pipeline.model_name}'")],
               registry.history())
+    champion = registry.version_by_alias("champion").version
 
     def broken(*args, **kwargs):
         raise RuntimeError("registry unreachable")
 
     monkeypatch.setattr(Registry, "register", broken)
     with pytest.raises(RuntimeError, match="registry unreachable"):
-        promote(pipeline)
+        promote(pipeline, pipeline.model_name)
     after = ([str(v.version) for v in pipeline.client.search_model_versions(f"name = '{pipeline.model_name}'")],
              registry.history())
     assert after == before
-    assert str(registry.version_by_alias("champion").version) == "1"
+    assert registry.version_by_alias("champion").version == champion
     runs = pipeline.client.search_runs([pipeline.client.get_run(pipeline.result.pipeline_run_id).info.experiment_id],
                                        "tags.stage = 'promotion'", order_by=["attributes.start_time DESC"])
     assert runs[0].info.status == "FAILED"
 
 
-def test_predict_cli_scores_raw_rows_like_the_model_on_the_preprocessed_split(env, tmp_path):
+def test_predict_cli_scores_raw_rows_like_the_model_on_the_preprocessed_split(env, tmp_path, capsys):
     pipeline, _, split = env
     raw = tmp_path / "raw.csv"
     split.test_frame.to_csv(raw, index=False)  # unscaled columns, target included (ignored)
     out = tmp_path / "predictions.csv"
-    done = cli("predict", "--data", str(raw), "--model-name", pipeline.model_name, "--out", str(out),
+    code = cli("predict", "--data", str(raw), "--model-name", pipeline.model_name, "--out", str(out),
                uri=pipeline.uri)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert code == 0, capsys.readouterr().err[-3000:]
+    assert f"{len(split.test_frame)} prediction(s) from models:/{pipeline.model_name}@champion" in \
+        capsys.readouterr().out
     predictions = pd.read_csv(out)
     assert len(predictions) == len(split.test_frame)
     network = mlflow.keras.load_model(next(c for s in pipeline.result.stages for c in s.candidates
@@ -118,77 +138,45 @@ def test_predict_cli_scores_raw_rows_like_the_model_on_the_preprocessed_split(en
     assert predictions["prediction"].tolist() == expected.argmax(axis=1).tolist()
 
 
-def test_predict_cli_names_an_unscorable_row(env, tmp_path):
+def test_predict_cli_names_an_unscorable_row(env, tmp_path, capsys):
     pipeline, _, split = env
     frame = split.test_frame.head(3).astype({"pixel_0_1": object})
     frame.loc[1, "pixel_0_1"] = "dark"
     frame.to_csv(tmp_path / "bad.csv", index=False)
-    done = cli("predict", "--data", str(tmp_path / "bad.csv"), "--model-name", pipeline.model_name, "--out",
+    code = cli("predict", "--data", str(tmp_path / "bad.csv"), "--model-name", pipeline.model_name, "--out",
                str(tmp_path / "out.csv"), uri=pipeline.uri)
-    assert done.returncode == 2
-    assert "column 'pixel_0_1' is not a finite number in row(s) 2" in done.stderr
+    assert code == 2
+    assert "column 'pixel_0_1' is not a finite number in row(s) 2" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_rollback_and_history_cli(env):
-    pipeline, registry, _ = env
-    done = cli("rollback", "--to", "2", "--model-name", pipeline.model_name, uri=pipeline.uri)
-    assert done.returncode == 0, done.stderr
-    assert str(registry.version_by_alias("champion").version) == "2"
-    done = cli("rollback", "--model-name", pipeline.model_name, uri=pipeline.uri)
-    assert done.returncode == 0, done.stderr
-    assert "champion: 2 -> 1  (rollback)" in done.stdout  # walks back the explicit move to 2
-    assert str(registry.version_by_alias("champion").version) == "1"
-    done = cli("history", "--model-name", pipeline.model_name, "--at", "2000-01-01T00:00", uri=pipeline.uri)
-    lines = done.stdout.strip().splitlines()
-    assert [line.split("  ")[1] for line in lines[:-1]] == [
-        "champion: - -> 1", "challenger: - -> 2", "challenger: 2 -> 3", "champion: 1 -> 2", "champion: 2 -> 1"]
-    assert lines[-1] == "champion at 2000-01-01T00:00: version (none)"
-
-
-def test_the_champion_serves_with_mlflow_models_serve(env):
+def test_the_champion_serves_with_mlflow_models_serve(env, processes):
     pipeline, _, split = env
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
+    port = free_port()
+    server = processes.start(
         [os.path.join(os.path.dirname(sys.executable), "mlflow"), "models", "serve", "-m",
          f"models:/{pipeline.model_name}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         # As from an activated venv: the scoring server starts `uvicorn` from PATH.
         env={**os.environ, "MLFLOW_TRACKING_URI": pipeline.uri,
-             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, "mlflow models serve exited"
-                assert time.monotonic() < deadline, "the model server did not answer within 180 s"
-                time.sleep(1)
-        rows = split.test_frame.drop(columns=["target"]).head(5)
-        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            served = pd.DataFrame(json.load(response)["predictions"])
-        local = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion").predict(rows)
-        assert served["prediction"].tolist() == local["prediction"].tolist()
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    wait_for_http(f"http://127.0.0.1:{port}/ping", server, timeout=180)
+    rows = split.test_frame.drop(columns=["target"]).head(5)
+    body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        served = pd.DataFrame(json.load(response)["predictions"])
+    local = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion").predict(rows)
+    assert served["prediction"].tolist() == local["prediction"].tolist()
 
 
-def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champion(env, monkeypatch):
+def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champion(env, model_name, monkeypatch):
     import threading
 
     import flows.promotion
 
     pipeline, _, _ = env
-    name = "concurrent-test"
+    name = model_name
     real_score, real_read = flows.promotion.score_predictions, Registry.version_by_alias
 
     def score(*args, **kwargs):  # the thread named "better" brings the better model
@@ -234,20 +222,19 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
         assert second.alias == "challenger"
 
 
-def test_a_promotion_that_died_after_registering_is_not_registered_again(env, monkeypatch):
+def test_a_promotion_that_died_after_registering_is_not_registered_again(env, model_name, monkeypatch):
     from flows.promotion import finished_promotion
     from flows.tasks import connect
 
-    pipeline, registry, _ = env
+    pipeline, _, _ = env
     tracker = connect(PipelineConfig(experiment="pipeline-test", tracking_uri=pipeline.uri))
     run_id = pipeline.result.pipeline_run_id
-    # This module promoted the same pipeline run several times: the latest finished promotion is reused.
-    latest = finished_promotion(tracker, run_id, pipeline.model_name)
-    assert registry.version(latest.version).tags["pipeline.run_id"] == run_id
+    promoted = promote(pipeline, model_name)
+    # A retry of the pipeline run reuses what its finished promotion run recorded.
+    assert finished_promotion(tracker, run_id, model_name) == promoted
     # As if the attempt died between registering and finishing its promotion run: the version is found.
     monkeypatch.setattr(tracker, "finished_child", lambda *args: None)
-    found = finished_promotion(tracker, run_id, pipeline.model_name)
-    version = registry.version(found.version)
-    assert version.tags["pipeline.run_id"] == run_id
-    assert found.test_score == pytest.approx(float(version.tags["test_accuracy"]))
-    assert finished_promotion(tracker, "0" * 32, pipeline.model_name) is None
+    found = finished_promotion(tracker, run_id, model_name)
+    assert (found.version, found.alias, found.candidate_run_id) == ("1", "champion", promoted.candidate_run_id)
+    assert found.test_score == pytest.approx(promoted.test_score)
+    assert finished_promotion(tracker, "0" * 32, model_name) is None

@@ -1,4 +1,5 @@
-"""A failed pipeline run continues where it stopped: by a Prefect retry of its flow run, or `run --resume RUN`."""
+"""A failed pipeline run continues where it stopped: by a Prefect retry of its flow run, or `run --resume RUN`
+(the session's regression pipeline goes that way: tests/conftest.py)."""
 
 import pytest
 from mlflow import MlflowClient
@@ -9,23 +10,8 @@ from flows.pipeline import training_pipeline
 
 pytestmark = pytest.mark.e2e
 
-SMALL = dict(profile="quick", capacity_units=[[16]], dropout_rates=[0.5], schedule_variants=["early-stopping"],
-             tuner="random", max_trials=1)
-
-
-@pytest.fixture
-def fail_once_in_schedule_stage(monkeypatch):
-    """The schedule stage's early-stopping candidate fails on its first fit; every fit is counted by stage."""
-    real_fit, fits = flows.tasks.fit, []
-
-    def fit(spec, *args, **kwargs):
-        fits.append(spec)
-        if spec.early_stopping and not any(f.early_stopping for f in fits[:-1]):
-            raise RuntimeError("injected failure in the schedule stage")
-        return real_fit(spec, *args, **kwargs)
-
-    monkeypatch.setattr(flows.tasks, "fit", fit)
-    return fits
+SMALL = dict(data="iris", profile="quick", capacity_units=[[16]], dropout_rates=[0.5],
+             schedule_variants=["early-stopping"], tuner="random", max_trials=1)
 
 
 def stage_runs(client, pipeline_run_id):
@@ -53,46 +39,57 @@ def assert_resumed_once(client, pipeline_run_id, fits):
     assert fits[retried_at - 1] == fits[failed_at - 1]
 
 
-def test_a_prefect_retry_of_the_flow_run_reuses_the_finished_stages(prefect_harness, tracking_uri, tmp_path,
-                                                                     fail_once_in_schedule_stage):
-    result = training_pipeline.with_options(retries=1)(
-        **SMALL, tracking_uri=tracking_uri, experiment="retry-test", model_name="retry-test",
-        work_dir=str(tmp_path / "work"))
+def test_a_prefect_retry_of_the_flow_run_continues_its_pipeline_run(prefect_harness, tracking_uri, tmp_path,
+                                                                   monkeypatch):
+    real_fit, fits = flows.tasks.fit, []
+
+    def fit(spec, *args, **kwargs):  # the baseline trains; every later fit fails (the capacity stage's first)
+        fits.append(spec)
+        if len(fits) > 1:
+            raise RuntimeError(f"injected failure in fit {len(fits)}")
+        return real_fit(spec, *args, **kwargs)
+
+    monkeypatch.setattr(flows.tasks, "fit", fit)
+    # The retry got as far as the capacity stage again without training the baseline again: fit 3, not 4.
+    with pytest.raises(RuntimeError, match="injected failure in fit 3"):
+        training_pipeline.with_options(retries=1)(
+            **SMALL, tracking_uri=tracking_uri, experiment="retry-test", model_name="retry-test",
+            work_dir=str(tmp_path / "work"))
     client = MlflowClient(tracking_uri)
-    pipelines = client.search_runs([client.get_experiment_by_name("retry-test").experiment_id],
-                                   "tags.stage = 'pipeline'")
-    assert [r.info.run_id for r in pipelines] == [result.pipeline_run_id]  # the retry continued the same run
-    assert_resumed_once(client, result.pipeline_run_id, fail_once_in_schedule_stage)
-    assert result.promotion.version == "1"
+    # The retry continued the pipeline run of the first attempt: split and baseline reused, capacity reopened.
+    (pipeline,) = client.search_runs([client.get_experiment_by_name("retry-test").experiment_id],
+                                     "tags.stage = 'pipeline'")
+    assert pipeline.info.status == "FAILED"
+    stages = stage_runs(client, pipeline.info.run_id)
+    assert sorted(r.info.run_name for r in stages) == ["baseline", "capacity", "split"]
+    status = {r.info.run_name: r.info.status for r in stages}
+    assert status == {"split": "FINISHED", "baseline": "FINISHED", "capacity": "FAILED"}
+    capacity = next(r for r in stages if r.info.run_name == "capacity")
+    candidates = client.search_runs([pipeline.info.experiment_id],
+                                    f"tags.mlflow.parentRunId = '{capacity.info.run_id}'")
+    assert len(candidates) == 1  # the first attempt's failed candidate run was replaced, not kept beside it
+    assert fits[2] == fits[1]  # the same capacity candidate, tried again
 
 
-def test_run_resume_continues_a_failed_run_and_refuses_what_it_cannot_resume(prefect_harness, tracking_uri,
-                                                                             tmp_path, capsys,
-                                                                             fail_once_in_schedule_stage):
-    options = dict(**SMALL, tracking_uri=tracking_uri, experiment="resume-test", model_name="resume-test",
-                   work_dir=str(tmp_path / "work"))
-    with pytest.raises(RuntimeError, match="injected failure"):
-        training_pipeline(**options)
-    client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("resume-test").experiment_id
-    (failed,) = client.search_runs([experiment], "tags.stage = 'pipeline'")
-    assert failed.info.status == "FAILED"
-    run_id = failed.info.run_id
+def test_run_resume_continues_a_failed_run_and_refuses_another_config(regression_pipeline):
+    """The regression pipeline's first attempt failed in its schedule stage; see conftest.py."""
+    resumed, client = regression_pipeline.resumed, regression_pipeline.client
+    assert resumed.status_after_failure == "FAILED"
+    # Another config would reuse stages trained with this one: refused, naming the difference, nothing changed.
+    assert "another config (seed: 42 -> 7)" in resumed.other_config_refused
+    assert resumed.status_after_refusal == "FAILED"
+    assert resumed.exit_code == 0
+    assert regression_pipeline.result.pipeline_run_id == resumed.run_id  # continued, not a new run
+    assert_resumed_once(client, resumed.run_id, resumed.fits)
+    assert str(client.get_model_version_by_alias(regression_pipeline.model_name, "champion").version) == "1"
 
-    # Another config would reuse stages trained with this one: refused, naming the difference.
-    with pytest.raises(ValueError, match=r"another config \(seed: 42 -> 7\)"):
-        training_pipeline(**{**options, "seed": 7}, resume=run_id)
-    assert client.get_run(run_id).info.status == "FAILED"
 
-    assert main(["run", "--resume", run_id, "--tracking-uri", tracking_uri]) == 0
-    assert_resumed_once(client, run_id, fail_once_in_schedule_stage)
-    assert str(client.get_model_version_by_alias("resume-test", "champion").version) == "1"
-
-    capsys.readouterr()
-    assert main(["run", "--resume", run_id, "--tracking-uri", tracking_uri]) == 2
+def test_run_resume_refuses_what_it_cannot_resume(regression_pipeline, capsys):
+    client, uri, run_id = regression_pipeline.client, regression_pipeline.uri, regression_pipeline.resumed.run_id
+    assert main(["run", "--resume", run_id, "--tracking-uri", uri]) == 2
     assert "finished; there is nothing to resume" in capsys.readouterr().err
-    assert main(["run", "--resume", "0" * 32, "--tracking-uri", tracking_uri]) == 2
+    assert main(["run", "--resume", "0" * 32, "--tracking-uri", uri]) == 2
     assert f"no MLflow run '{'0' * 32}'" in capsys.readouterr().err
     split_run = next(r for r in stage_runs(client, run_id) if r.info.run_name == "split").info.run_id
-    assert main(["run", "--resume", split_run, "--tracking-uri", tracking_uri]) == 2
+    assert main(["run", "--resume", split_run, "--tracking-uri", uri]) == 2
     assert "'split' run, not a pipeline run" in capsys.readouterr().err

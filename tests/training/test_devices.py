@@ -1,8 +1,8 @@
-import subprocess
 import sys
 
 import pytest
 
+from tests.support import run_side_by_side
 from training.devices import wants_mixed_precision
 
 
@@ -27,18 +27,21 @@ print(info.kind, info.mixed_precision, keras.mixed_precision.global_policy().nam
 """
 
 
-def run(setting):
-    # A fresh process: the dtype policy is global to the process.
-    return subprocess.run([sys.executable, "-c", SCRIPT.format(setting=setting)], capture_output=True, text=True,
-                          check=True).stdout.split()
+@pytest.fixture(scope="module")
+def policies() -> dict[str, list[str]]:
+    """Each setting in a fresh process (the dtype policy is global to a process), both side by side."""
+    settings = ("auto", "on")
+    done = run_side_by_side([[sys.executable, "-c", SCRIPT.format(setting=setting)] for setting in settings])
+    assert [code for code, _ in done] == [0, 0]
+    return {setting: out.split() for setting, (_, out) in zip(settings, done, strict=True)}
 
 
-def test_cpu_auto_trains_in_float32():
-    assert run("auto") == ["cpu", "False", "float32", "float32", "float32", "True"]
+def test_cpu_auto_trains_in_float32(policies):
+    assert policies["auto"] == ["cpu", "False", "float32", "float32", "float32", "True"]
 
 
-def test_mixed_precision_on_the_cpu_path_keeps_a_float32_head():
-    assert run("on") == ["cpu", "True", "mixed_float16", "float32", "float16", "True"]
+def test_mixed_precision_on_the_cpu_path_keeps_a_float32_head(policies):
+    assert policies["on"] == ["cpu", "True", "mixed_float16", "float32", "float16", "True"]
 
 
 DETERMINISTIC = """
@@ -60,6 +63,8 @@ print(json.dumps([split.fingerprint, result.history]))
 @pytest.mark.slow
 def test_deterministic_runs_repeat_every_logged_digit():
     # Two separate processes, as two nightly runs would be.
-    runs = [subprocess.run([sys.executable, "-c", DETERMINISTIC], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)]
+    # Side by side: each uses its own share of the cores, which deterministic ops must not notice.
+    done = run_side_by_side([[sys.executable, "-c", DETERMINISTIC]] * 2, timeout=600)
+    assert [code for code, _ in done] == [0, 0]
+    runs = [out for _, out in done]
     assert runs[0] == runs[1] and '"val_accuracy"' in runs[0]

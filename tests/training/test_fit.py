@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,10 +42,42 @@ def test_same_seed_same_result():
     assert first.history == again.history
 
 
-def test_early_stopping_and_checkpoint_restore_the_best_epoch(tmp_path):
-    split = small_split()
-    spec = ModelSpec(units=(8,), epochs=6, batch_size=16, early_stopping=True, patience=2,
-                     checkpoint_best=True, learning_rate=0.05)
-    result = fit(spec, split, ACC, seed=2, workdir=tmp_path)
-    best = max(result.history["val_accuracy"])
-    assert result.score == best
+LOSS = Selection("val_loss", "min")
+
+
+def noise_split():
+    """Labels that are pure noise: a wide network memorises the training rows and its validation loss rises
+    after the first epochs, so the best epoch is early and the last one is worse."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(150, 8)), columns=list("abcdefgh"))
+    frame["y"] = rng.integers(0, 2, 150)
+    return make_split(validate_table(frame, "y", "classification", "inline", "inline"), (0.64, 0.16, 0.2), seed=0)
+
+
+OVERFITTING = ModelSpec(units=(128, 128), epochs=12, batch_size=16, learning_rate=0.02, patience=2)
+
+
+def test_without_callbacks_the_last_epoch_is_kept():
+    result = fit(OVERFITTING, noise_split(), LOSS, seed=2)
+    val_loss = result.history["val_loss"]
+    assert result.epochs_run == 12
+    assert min(val_loss) < val_loss[-1]  # the setup overfits: the last epoch is not the best
+    assert result.score == pytest.approx(val_loss[-1], rel=1e-4)
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it():
+    result = fit(replace(OVERFITTING, early_stopping=True), noise_split(), LOSS, seed=2)
+    val_loss = result.history["val_loss"]
+    best = val_loss.index(min(val_loss)) + 1
+    assert result.epochs_run == best + OVERFITTING.patience < OVERFITTING.epochs
+    assert min(val_loss) < val_loss[-1]
+    assert result.score == pytest.approx(min(val_loss), rel=1e-4)
+
+
+def test_checkpoint_trains_every_epoch_and_ends_with_the_best_weights(tmp_path):
+    result = fit(replace(OVERFITTING, checkpoint_best=True), noise_split(), LOSS, seed=2, workdir=tmp_path)
+    val_loss = result.history["val_loss"]
+    assert result.epochs_run == OVERFITTING.epochs
+    assert min(val_loss) < val_loss[-1]
+    assert result.score == pytest.approx(min(val_loss), rel=1e-4)
+    assert list(tmp_path.iterdir()) == []  # the checkpoint lived in a scratch folder, removed after the fit

@@ -1,7 +1,8 @@
-import subprocess
 import sys
 
 import pytest
+
+from tests.support import run_side_by_side
 
 SCRIPT = """
 import training
@@ -11,17 +12,18 @@ print(limit_tensorflow_threads({parallel}, cores=4), tf.config.threading.get_int
 """
 
 
-def run(parallel: int) -> str:
-    # A fresh process: TensorFlow takes thread settings only before its runtime starts.
-    return subprocess.run([sys.executable, "-c", SCRIPT.format(parallel=parallel)], capture_output=True, text=True,
-                          check=True).stdout.split()
+def run(*parallel: int) -> list[list[str]]:
+    """One fresh process per value, side by side: TensorFlow takes thread settings only before its runtime
+    starts."""
+    done = run_side_by_side([[sys.executable, "-c", SCRIPT.format(parallel=n)] for n in parallel])
+    assert [code for code, _ in done] == [0] * len(parallel)
+    return [out.split() for _, out in done]
 
 
 @pytest.mark.slow
 def test_parallel_candidates_share_the_cores():
-    assert run(2) == ["2", "2"]
-    assert run(4) == ["1", "1"]
+    assert run(2, 4) == [["2", "2"], ["1", "1"]]
 
 
 def test_one_candidate_keeps_tensorflow_defaults():
-    assert run(1) == ["None", "0"]
+    assert run(1) == [["None", "0"]]
