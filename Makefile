@@ -40,9 +40,10 @@ $(TEST_INSTALLED): $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/python -m flows run $(ARGS)
 
-# The suite runs in a new random order each time (pytest-randomly prints the seed: PYTEST_ARGS="-p randomly
-# --randomly-seed=N" repeats an order, -p no:randomly keeps file order), on two xdist workers (tests/conftest.py
-# says which modules go together); the 25 slowest tests are listed at the end so the time budget stays visible.
+# The suite runs in a new random order each time (pytest-randomly; the last line names the seed, and
+# PYTEST_ARGS="--randomly-seed=N" repeats that order, "-p no:randomly" keeps file order), on two xdist workers
+# (tests/conftest.py says which modules go together, "-n 0" runs in one process); the 25 slowest tests are
+# listed at the end so the time budget stays visible.
 test: $(TEST_INSTALLED) test-system
 	$(BIN)/ruff check flows training tuning tests bench
 	$(BIN)/python -m pytest -q -n 2 --durations=25 $(PYTEST_ARGS)

@@ -38,6 +38,13 @@ def pytest_xdist_make_scheduler(config, log):
     return TwoGroups(config, log)
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # pytest-randomly names its seed in the header, which -q hides: the order of a failing run can be repeated.
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(f"random order: repeat it with make test PYTEST_ARGS=\"--randomly-seed={seed}\"")
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish, which tears down what an early stop left
 def pytest_sessionfinish(session, exitstatus):
     """Every server, worker and cluster a test started is gone by now; whatever is left is reported, killed,
