@@ -1,5 +1,6 @@
-"""Where a stage's candidates train when the config says `task_runner: dask`: prefect-dask's task runner on a
-Dask cluster, either an existing one (`dask_address`) or a local cluster of `dask_workers` processes.
+"""Where a stage's candidates train: Prefect's thread-pool task runner (`max_parallel` threads of the flow's
+process) or, when the config says `task_runner: dask`, prefect-dask's task runner on a Dask cluster, either an
+existing one (`dask_address`) or a local cluster of `dask_workers` processes.
 
 Dask is imported only here and only when asked for, so a run on threads pays nothing for it.
 """
@@ -36,6 +37,20 @@ def candidate_cluster(config: PipelineConfig) -> Iterator[PipelineConfig]:
         return
     with local_cluster(config.dask_workers) as cluster:
         yield config.model_copy(update={"dask_address": cluster.scheduler_address})
+
+
+@contextlib.contextmanager
+def candidate_task_runner(config: PipelineConfig):
+    """A started task runner for a stage's candidates: Dask's, or a pool of `max_parallel` threads (a slot frees
+    when any candidate ends, whichever it is)."""
+    if config.task_runner == "dask":
+        with dask_task_runner(config) as runner:
+            yield runner
+        return
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    with ThreadPoolTaskRunner(max_workers=config.max_parallel) as runner:
+        yield runner
 
 
 @contextlib.contextmanager

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import wait
 
-from flows.executors import dask_task_runner
+from flows.executors import candidate_task_runner
 from flows.tasks import (
     connect,
     prepare_data,
@@ -115,23 +115,15 @@ def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, co
         return {"stage": stage, "name": name, "spec": spec, "split": split, "selection": selection,
                 "config": config, "tracker": tracker, "stage_run_id": stage_run_id}
 
-    if config.task_runner == "dask":
-        with dask_task_runner(config) as runner:
-            # The cluster's workers take one candidate each at a time; the scheduler queues the rest.
-            futures = [runner.submit(train_candidate, arguments(name, spec)) for name, spec in candidates.items()]
-            wait(futures)
-            return [future.result() for future in futures]
-    if config.max_parallel == 1:
+    if config.task_runner == "threads" and config.max_parallel == 1:
         # In this thread: deterministic, and no thread pool to reason about on a CPU machine.
         return [train_candidate(**arguments(name, spec)) for name, spec in candidates.items()]
-    futures: list[PrefectFuture] = []
-    for name, spec in candidates.items():
-        while sum(not f.state.is_final() for f in futures) >= config.max_parallel:
-            time.sleep(0.2)  # a slot frees when any candidate ends, whichever it is
-        futures.append(train_candidate.submit(**arguments(name, spec)))
-    # Let every candidate end before judging any: a failure must not leave siblings training unobserved.
-    wait(futures)
-    return [future.result() for future in futures]
+    # A Dask cluster's workers, or `max_parallel` threads, take one candidate each at a time; the rest queue.
+    with candidate_task_runner(config) as runner:
+        futures = [runner.submit(train_candidate, arguments(name, spec)) for name, spec in candidates.items()]
+        # Let every candidate end before judging any: a failure must not leave siblings training unobserved.
+        wait(futures)
+        return [future.result() for future in futures]
 
 
 @flow(name="baseline-stage")
