@@ -1,8 +1,11 @@
+import contextlib
 import os
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -60,10 +63,8 @@ def pytest_sessionfinish(session, exitstatus):
     if not left:
         return
     for pid, _ in left:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in left)
     if reporter:
@@ -123,14 +124,19 @@ class PipelineRun:
     resumed: object = None  # how it was finished, when it went the resume path
 
 
+def pipeline_options(tmp_path_factory, name: str, **options) -> dict:
+    """The flow's arguments with a store and a working folder of this pipeline's own."""
+    return {**options, "tracking_uri": f"sqlite:///{tmp_path_factory.mktemp(f'{name}-store') / 'mlflow.db'}",
+            "work_dir": str(tmp_path_factory.mktemp(f"{name}-work"))}
+
+
 def run_pipeline(tmp_path_factory, name: str, **options) -> PipelineRun:
     from mlflow import MlflowClient
 
     from flows.pipeline import training_pipeline
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp(f'{name}-store') / 'mlflow.db'}"
-    work = tmp_path_factory.mktemp(f"{name}-work")
-    options = {**options, "tracking_uri": uri, "work_dir": str(work)}
+    options = pipeline_options(tmp_path_factory, name, **options)
+    uri, work = options["tracking_uri"], Path(options["work_dir"])
     result = training_pipeline(**options)
     assert list(work.iterdir()) == []  # the finished search's project folder is cleaned up
     return PipelineRun(result, MlflowClient(uri), uri, options["model_name"], options)
@@ -183,9 +189,8 @@ def regression_pipeline(prefect_harness, tmp_path_factory):
     import flows.tasks
     from flows.__main__ import main
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp('regression-store') / 'mlflow.db'}"
-    work = tmp_path_factory.mktemp("regression-work")
-    options = {**REGRESSION, "tracking_uri": uri, "work_dir": str(work)}
+    options = pipeline_options(tmp_path_factory, "regression", **REGRESSION)
+    uri, work = options["tracking_uri"], Path(options["work_dir"])
     real_fit, real_flow, fits, results = flows.tasks.fit, flows.pipeline.training_pipeline, [], []
 
     def fit_failing_once_in_schedule(spec, *args, **kwargs):

@@ -86,19 +86,18 @@ class Processes:
         self.started: list[subprocess.Popen] = []
 
     def start(self, args: list[str], log: Path | None = None, **kwargs) -> subprocess.Popen:
-        if log is not None:
-            with log.open("wb") as out:
-                process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                           **kwargs)
-        else:
-            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                       start_new_session=True, **kwargs)
-        self.started.append(process)
-        return process
+        """Output to `log` (stdout and stderr together), else discarded."""
+        if log is None:
+            return self._spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        with log.open("wb") as out:
+            return self._spawn(args, stdout=out, stderr=subprocess.STDOUT, **kwargs)
 
     def start_piped(self, args: list[str], **kwargs) -> subprocess.Popen:
         """Like `start`, with stdout to a pipe (text) for `communicate`."""
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
+        return self._spawn(args, stdout=subprocess.PIPE, text=True, **kwargs)
+
+    def _spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen(args, start_new_session=True, **kwargs)
         self.started.append(process)
         return process
 
@@ -107,6 +106,22 @@ class Processes:
             stop_group(process.pid, leader=process)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+
+
+def command_line(process: Path) -> str:
+    """The whole command line of the process whose /proc folder this is (never cut at a terminal's width, as
+    `ps` output is); empty for a zombie."""
+    return (process / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def command_lines() -> list[str]:
+    """The command line of every process on this machine, as anyone on it can read them."""
+    lines = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # ended meanwhile
+            if entry.name.isdigit():
+                lines.append(command_line(entry))
+    return lines
 
 
 def marked_processes(mark: str) -> list[tuple[int, str]]:
@@ -119,7 +134,7 @@ def marked_processes(mark: str) -> list[tuple[int, str]]:
         try:
             if needle not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            command = command_line(entry)
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):  # ended meanwhile, or not ours to read
             continue

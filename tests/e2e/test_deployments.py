@@ -14,24 +14,11 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.e2e.postgres import postgres_server
-from tests.support import Processes, free_port, port_answers, run_side_by_side
+from tests.support import Processes, command_lines, free_port, port_answers, run_side_by_side
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
-
-
-def command_lines() -> list[str]:
-    """The whole command line of every process on this machine, as anyone on it can read them (never cut at
-    a terminal's width, as `ps` output is)."""
-    lines = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-        except OSError:  # ended meanwhile
-            continue
-    return lines
 
 
 def assert_no_password(postgres, texts: list[str]) -> None:
