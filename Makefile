@@ -25,7 +25,7 @@ help:
 	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
 	@echo "make stop       stop what make server started"
 	@echo "make bench      every benchmark in bench/, results in bench/RESULTS.md (bench-NAME: one)"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff and the import contracts (lint-imports)"
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ run: $(INSTALLED)
 # listed at the end so the time budget stays visible.
 test: $(TEST_INSTALLED) test-system
 	$(BIN)/ruff check flows training tuning tests bench
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/python -m pytest -q -n 2 --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(TEST_INSTALLED)
@@ -81,6 +82,7 @@ bench-%: $(INSTALLED)
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check flows training tuning tests bench
+	$(BIN)/lint-imports --no-logo --no-cache
 
 ui: $(INSTALLED)
 	@mkdir -p $(dir $(STORE))

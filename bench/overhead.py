@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     from training.config import PipelineConfig
     from training.data import load_dataset
     from training.split import make_split
-    from training.tracking import Tracker
+    from training.tracking.runs import Tracker
     from training.variants import baseline_spec
     from tuning.tuner import BUDGETS, run_search
 
@@ -76,13 +76,13 @@ def main(argv=None) -> int:
         parts = cumulative(pstats.Stats(profile), {
             "model.fit (as fit_seconds counts it)": ("keras/src/backend/tensorflow/trainer.py", "fit"),
             "of which tracing tf.functions": ("tracing_compilation.py", "_maybe_define_function"),
-            "of which the per-epoch MLflow log (EpochLogger)": ("training/tracking.py", "on_epoch_end"),
+            "of which the per-epoch MLflow log (EpochLogger)": ("training/tracking/epoch_logger.py", "on_epoch_end"),
             "model.evaluate after fit (the returned weights)": ("keras/src/backend/tensorflow/trainer.py",
                                                                 "evaluate"),
             "build_model + compile": ("training/model.py", "build_model"),
             "learning-curve figure": ("training/plots.py", "learning_curves"),
-            "saving the figure to MLflow": ("training/tracking.py", "log_figure"),
-            "logging the model (keras flavor)": ("training/tracking.py", "log_keras_model"),
+            "saving the figure to MLflow": ("training/tracking/runs.py", "log_figure"),
+            "logging the model (keras flavor)": ("training/tracking/models.py", "log_keras_model"),
             "run start/end, params, metrics, tags": ("mlflow/tracking/fluent.py", "start_run"),
         })
         rows = [{"per candidate (standard spec, 30 epochs)": k, "s": round(v / n, 3)} for k, v in parts.items()]

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     from training.config import PipelineConfig
     from training.data import load_dataset
     from training.split import make_split
-    from training.tracking import Tracker
+    from training.tracking.runs import Tracker
     from training.variants import baseline_spec
     from tuning.tuner import BUDGETS, run_search
 

@@ -124,7 +124,7 @@ def print_summary(result) -> None:
     for row in rows:
         print(line(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print()
-    from training.tracking import ui_command
+    from training.tracking.uris import ui_command
 
     if result.promotion:
         p = result.promotion
@@ -135,12 +135,10 @@ def print_summary(result) -> None:
 
 
 def registry_for(args):
-    from mlflow import MlflowClient
+    from training.tracking.registry import open_registry
+    from training.tracking.uris import resolve_tracking_uri
 
-    from training.registry import Registry
-    from training.tracking import resolve_tracking_uri
-
-    return Registry(MlflowClient(resolve_tracking_uri(args.tracking_uri)), args.model_name)
+    return open_registry(resolve_tracking_uri(args.tracking_uri), args.model_name)
 
 
 def history(args) -> int:
@@ -165,18 +163,13 @@ def rollback(args) -> int:
 
 
 def predict(args) -> int:
-    import mlflow.pyfunc
+    from training.data import read_table
+    from training.tracking.models import load_model_for_scoring
+    from training.tracking.uris import resolve_tracking_uri
 
-    from training.data import DataError, read_table
-    from training.tracking import resolve_tracking_uri
-
-    mlflow.set_tracking_uri(resolve_tracking_uri(args.tracking_uri))
     uri = args.model_uri or f"models:/{args.model_name}@champion"
     frame = read_table(args.data)
-    try:
-        model = mlflow.pyfunc.load_model(uri)
-    except Exception as error:  # MLflow raises several types for a missing model, alias or store
-        raise DataError(f"cannot load model {uri}: {error}") from error
+    model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
     predictions = model.predict(frame)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -215,11 +208,11 @@ def _main(args: argparse.Namespace) -> int:
     from training.data import DataError
 
     if args.command != "run":
-        from mlflow.exceptions import MlflowException
+        from training.tracking.errors import TrackingError
 
         try:
             return {"predict": predict, "rollback": rollback, "history": history}[args.command](args)
-        except (DataError, ValueError, MlflowException) as error:
+        except (DataError, ValueError, TrackingError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
@@ -227,7 +220,8 @@ def _main(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:
-            from training.tracking import recorded_config, resolve_tracking_uri
+            from training.tracking.resume import recorded_config
+            from training.tracking.uris import resolve_tracking_uri
 
             uri = resolve_tracking_uri(args.tracking_uri)
             config = PipelineConfig(**{**recorded_config(uri, args.resume), "tracking_uri": uri})

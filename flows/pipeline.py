@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from pydantic import NonNegativeInt, PositiveInt
 
 from flows.executors import candidate_cluster
-from flows.promotion import PromotionResult, finished_promotion, promotion_stage
+from flows.promotion import promotion_stage
 from flows.stages import (
     baseline_stage,
     capacity_stage,
@@ -21,7 +21,7 @@ from flows.stages import (
     split_stage,
     tuning_stage,
 )
-from flows.tasks import close_stale_runs, connect, pipeline_to_resume, prepare_data, prepare_devices
+from flows.tasks import connect, flow_run_ended, prepare_data, prepare_devices
 from training.config import (
     DaskAddress,
     Direction,
@@ -35,7 +35,13 @@ from training.config import (
     ValidationMetric,
 )
 from training.progress import say
+from training.promotion import PromotionResult
 from training.selection import StageResult
+from training.tracking.promotion import finished_promotion
+from training.tracking.queries import finished_pipeline_like
+from training.tracking.records import log_no_change, log_pipeline_outcome, log_pipeline_start
+from training.tracking.resume import pipeline_to_resume
+from training.tracking.stale import close_stale_runs
 from training.versioning import code_version, config_hash, git_commit, library_versions
 
 # The flow's parameters are the config's fields, with the config's defaults (one source of truth).
@@ -102,7 +108,7 @@ def training_pipeline(
     config.selection(prepared.split.task)
     tracker = connect(config)
     # Runs of flow processes that were killed outright (SIGKILL, a lost machine) still say RUNNING.
-    close_stale_runs(tracker)
+    close_stale_runs(tracker, flow_run_ended)
     name = f"pipeline {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
     libraries = library_versions()
     recorded = config.recorded(mode="json")  # what MLflow holds of the config: no password of a URI
@@ -118,15 +124,12 @@ def training_pipeline(
             say(f"resuming pipeline run {run_id}: finished stages are reused")
             tracker.set_tags(run_id, {"prefect.flow_run_id": tags["prefect.flow_run_id"]})
         else:
-            tracker.log_params(run_id, config.recorded())
-            tracker.log_dict(run_id, libraries, "versions.json")
-            # The exact config, so a stage (promotion, a resume) can rebuild the same split later.
-            tracker.log_dict(run_id, recorded, "config.json")
+            log_pipeline_start(tracker, run_id, config, libraries)
         split = split_stage(config, run_id)
-        previous = tracker.finished_pipeline_like(run_id, split["fingerprint"], versions)
+        previous = finished_pipeline_like(tracker, run_id, split["fingerprint"], versions)
         if previous and not config.force and not resume:
             # Nightly retraining on unchanged data, code and config would only repeat the last run.
-            tracker.set_tags(run_id, {"outcome": "no change", "outcome.same_as": previous})
+            log_no_change(tracker, run_id, previous)
             say(f"no change since pipeline run {previous} (same data, code and config): nothing trained; "
                 "pass force=true to train anyway")
             return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
@@ -137,14 +140,11 @@ def training_pipeline(
             # Each stage starts from the previous stage's winner.
             for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
                 stages.append(stage(on_cluster, stages[-1].winner.spec, run_id))
-        metric = stages[0].metric
-        tracker.log_metrics(run_id, {f"{s.stage}_best_{metric}": s.winner.score for s in stages})
         promotion = finished_promotion(tracker, run_id, config.model_name) or promotion_stage(
             run_id, config.experiment, config.tracking_uri, config.model_name)
-        tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": stages[-1].stage,
-                                  "winner.variant": stages[-1].winner.name, "winner.run_id": stages[-1].winner.run_id})
+        log_pipeline_outcome(tracker, run_id, stages)
     seconds = time.perf_counter() - started
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
-                          fingerprint=split["fingerprint"], metric=metric, stages=stages, seconds=seconds,
+                          fingerprint=split["fingerprint"], metric=stages[0].metric, stages=stages, seconds=seconds,
                           promotion=promotion)

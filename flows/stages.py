@@ -24,10 +24,13 @@ from flows.tasks import (
 from training.config import PipelineConfig, Selection
 from training.data import DataError
 from training.progress import say
-from training.selection import CandidateResult, StageResult, comparison_table, select_winner, verdict
+from training.resume import data_changed
+from training.selection import CandidateResult, StageResult, select_winner, stage_report, verdict
 from training.spec import ModelSpec
 from training.split import Split
-from training.tracking import Tracker, markdown_table
+from training.tracking.queries import delete_children, finished_child, load_stage_result, unfinished_child
+from training.tracking.records import log_search, log_split, log_stage, log_stage_start
+from training.tracking.runs import Tracker
 from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid
 
 
@@ -37,17 +40,15 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
     started = time.perf_counter()
     prepared = prepare_data(config)
     split, tracker = prepared.split, connect(config)
-    if finished := tracker.finished_child(pipeline_run_id, "split"):
+    if finished := finished_child(tracker, pipeline_run_id, "split"):
         # A resumed pipeline run: its stages were trained on this split, so the data must not have changed.
-        recorded = tracker.get_run(finished).data.tags.get("data.fingerprint")
-        if recorded != split.fingerprint:
-            raise DataError(f"the data changed since pipeline run {pipeline_run_id} started (fingerprint "
-                            f"{recorded} -> {split.fingerprint}): its finished stages cannot be reused; start a "
-                            "new run instead of resuming")
+        if why := data_changed(pipeline_run_id, tracker.get_run(finished).data.tags.get("data.fingerprint"),
+                               split.fingerprint):
+            raise DataError(why)
         say(f"stage split reused: fingerprint {split.fingerprint} as recorded in run {finished}")
         return {"run_id": finished, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
     with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
-        tracker.log_split(run_id, split, prepared.dataset.frame, prepared.dataset.target)
+        log_split(tracker, run_id, split, prepared.dataset.frame, prepared.dataset.target)
     if pipeline_run_id:
         tracker.set_tags(pipeline_run_id, {"data.fingerprint": split.fingerprint})
     say(f"stage split: {split.dataset_name} ({split.task}), rows {split.rows}, fingerprint {split.fingerprint}, "
@@ -70,39 +71,31 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | Candidate
     split = prepare_data(config).split
     selection = config.selection(split.task)
     tracker = connect(config)
-    if finished := tracker.finished_child(pipeline_run_id, stage):
+    if finished := finished_child(tracker, pipeline_run_id, stage):
         # An earlier attempt of this pipeline run finished this stage (same data and config): reuse it.
-        result = tracker.load_stage_result(finished)
+        result = load_stage_result(tracker, finished)
         say(f"stage {stage} reused from run {finished}: {verdict(result)}")
         return result
-    resume_id = tracker.unfinished_child(pipeline_run_id, stage)
+    resume_id = unfinished_child(tracker, pipeline_run_id, stage)
     say(f"stage {stage} {'resumed' if resume_id else 'started'}: selecting on {selection.metric} "
         f"({selection.direction})")
     tags = {"stage": stage, **device.tags()}
     with tracker.run(stage, parent_id=pipeline_run_id, tags=tags, resume_id=resume_id) as stage_run_id:
         if resume_id:
             # Candidates are retrained on resume (they are cheap next to a search); drop the old attempt's.
-            tracker.delete_children(stage_run_id, {"kind": "candidate"})
+            delete_children(tracker, stage_run_id, {"kind": "candidate"})
         if callable(candidates):
             candidates = candidates(split, selection, tracker, stage_run_id)
         say(f"stage {stage}: {len(candidates)} candidate(s): {', '.join(candidates)}")
-        tracker.log_params(stage_run_id, {"candidates": ", ".join(candidates), "reference": reference or "",
-                                          "metric": selection.metric, "direction": selection.direction})
+        log_stage_start(tracker, stage_run_id, list(candidates), reference, selection)
         results = train_all(stage, candidates, split, selection, config, tracker, stage_run_id)
         winner = select_winner(results, selection)
         result = StageResult(stage=stage, run_id=stage_run_id, metric=selection.metric,
                              direction=selection.direction, candidates=results, winner=winner,
                              reference=reference, seconds=time.perf_counter() - started)
-        tracker.log_stage(stage_run_id, result, selection)
-    table = comparison_table(results, selection, winner.name)
-    table["variant"] = [f"[{name}]({tracker.run_link(run_id)})" for name, run_id in zip(table["variant"],
-                                                                                        table["run_id"], strict=True)]
-    create_markdown_artifact(
-        key=f"{stage}-comparison",
-        markdown=f"# Stage `{stage}`\n\n{verdict(result)}\n\nMLflow stage run: [{stage_run_id}]"
-                 f"({tracker.run_link(stage_run_id)})\n\n{markdown_table(table.drop(columns=['run_id']))}",
-        description=f"{stage}: candidates compared on {selection.metric}",
-    )
+        log_stage(tracker, stage_run_id, result, selection)
+    create_markdown_artifact(key=f"{stage}-comparison", markdown=stage_report(result, selection, tracker.run_link),
+                             description=f"{stage}: candidates compared on {selection.metric}")
     say(f"stage {stage} finished in {result.seconds:.1f}s: {verdict(result)}")
     return result
 
@@ -160,7 +153,7 @@ def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str |
     def search_then_candidates(split: Split, selection: Selection, tracker: Tracker, stage_run_id: str):
         directory = tuning_directory(config, pipeline_run_id or stage_run_id)
         summary = search_hyperparameters(config, base, split, selection, tracker, stage_run_id, directory)
-        tracker.log_search(stage_run_id, summary, selection, config.tuner)
+        log_search(tracker, stage_run_id, summary, selection, config.tuner)
         chosen = {k: v for k, v in summary.best_values.items() if not k.startswith("tuner/")}
         say(f"  tuning: {summary.trials} trial(s), {summary.epochs} epochs, best {selection.metric} "
             f"{summary.best_score:.4f} with {chosen}")

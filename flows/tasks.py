@@ -10,17 +10,17 @@ from uuid import UUID
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from training.config import ConfigError, PipelineConfig, Selection
+from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
-from training.fit import fit
-from training.ownership import machine, owner_gone
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult
 from training.spec import ModelSpec
 from training.split import Split, make_split
-from training.tracking import Tracker, project_root, resolve_tracking_uri
+from training.tracking.candidates import train_and_record
+from training.tracking.runs import Tracker
+from training.tracking.uris import project_root, resolve_tracking_uri
 from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search
 
@@ -99,42 +99,6 @@ def flow_run_ended(flow_run_id: str) -> bool | None:
     return state is not None and state.is_final()
 
 
-def pipeline_to_resume(tracker: Tracker, explicit: str | None, flow_run_id: str | None, recorded: dict,
-                       versions: dict[str, str]) -> str | None:
-    """The pipeline run to continue: the one named (refused with the reason if it cannot be), else the one an
-    earlier attempt of this same flow run left unfinished (a retry), when it can be; else None (a new run)."""
-    if explicit:
-        tracker.check_resumable(explicit, recorded, versions)
-        return explicit
-    retried = tracker.unfinished_pipeline_of(flow_run_id)
-    if not retried:
-        return None
-    try:
-        tracker.check_resumable(retried, recorded, versions)
-    except ConfigError as why:
-        say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
-        return None
-    return retried
-
-
-def close_stale_runs(tracker: Tracker) -> list[str]:
-    """Close the RUNNING runs of the experiment whose owner is certainly gone (a SIGKILLed flow process,
-    a crashed flow run, an earlier attempt of this flow run); returns their ids. Call at the start of a
-    pipeline flow run, before it creates runs of its own."""
-    here, current, closed = machine(), tracker.flow_run_id, []
-    for run in tracker.running_runs():
-        if not owner_gone(run.data.tags, here, flow_run_ended, current):
-            continue
-        # Judged again on a fresh read: another pipeline may have closed and resumed it meanwhile.
-        run = tracker.get_run(run.info.run_id)
-        reason = run.info.status == "RUNNING" and owner_gone(run.data.tags, here, flow_run_ended, current)
-        if reason:
-            tracker.close_stale(run, reason)
-            closed.append(run.info.run_id)
-            say(f"closed stale run {run.info.run_name} ({run.info.run_id}): {reason}")
-    return closed
-
-
 @task(cache_policy=NO_CACHE)
 def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, selection: Selection,
                     config: PipelineConfig, tracker: Tracker, stage_run_id: str) -> CandidateResult:
@@ -142,18 +106,12 @@ def train_candidate(stage: str, name: str, spec: ModelSpec, split: Split, select
     # Done once per process: here a no-op, on a Dask worker the device setup the flow's process made.
     prepare_devices(config)
     say(f"  {stage}/{name} started: {spec.describe()}, {spec.epochs} epochs")
-    tags = {"stage": stage, "variant": name, "kind": "candidate"}
-    with tracker.candidate_run(name, stage_run_id, tags=tags) as run_id:
-        tracker.log_params(run_id, spec.params())
-        result = fit(spec, split, selection, seed=config.seed, callbacks=[tracker.epoch_logger(run_id)])
-        model_uri = tracker.log_candidate(run_id, result, split, selection, title=f"{stage}/{name}")
+    recorded = train_and_record(tracker, stage_run_id, name, {"stage": stage, "variant": name, "kind": "candidate"},
+                                spec, split, selection, seed=config.seed)
+    result = recorded.result
     say(f"  {stage}/{name} finished: {selection.metric} {result.score:.4f}, best epoch "
         f"{result.diagnosis.best_epoch}/{result.epochs_run}, {result.diagnosis.regime}, {result.fit_seconds:.1f}s")
-    return CandidateResult(
-        name=name, spec=spec, run_id=run_id, model_uri=model_uri, score=result.score,
-        val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
-        param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
-    )
+    return CandidateResult.of_fit(name, spec, recorded.run_id, recorded.model_uri, result)
 
 
 def tuning_directory(config: PipelineConfig, owner_run_id: str) -> Path:

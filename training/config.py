@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
+from training.spec import SCHEDULE_VARIANTS
+
 TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
@@ -147,8 +149,6 @@ class PipelineConfig(BaseModel):
     @field_validator("schedule_variants")
     @classmethod
     def _known_schedules(cls, value):
-        from training.variants import SCHEDULE_VARIANTS
-
         unknown = [name for name in value or [] if name not in SCHEDULE_VARIANTS]
         if unknown:
             raise ValueError(f"unknown schedule variant(s) {unknown}; choose from {list(SCHEDULE_VARIANTS)}")

@@ -1,4 +1,7 @@
-"""Who owns an MLflow run while it is RUNNING: a process (host, pid, start time) and a Prefect flow run. Pure.
+"""Who owns an MLflow run while it is RUNNING: a process (host, pid, start time) and a Prefect flow run.
+
+No MLflow and no Prefect here (the tracking package and the flows pass in what they know), but not pure: it
+reads this machine's /proc and asks the kernel whether a pid exists (signal 0, which signals nothing).
 
 A process killed with SIGKILL, or a machine that dies, cannot end its runs: they would look alive forever.
 Every run records its owner at creation; the next pipeline judges each RUNNING run by these records and

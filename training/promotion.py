@@ -1,4 +1,4 @@
-"""Which candidate to register, and whether it may take `champion`. Pure."""
+"""Which candidate to register, whether it may take `champion`, and what its version records. Pure."""
 
 from __future__ import annotations
 
@@ -53,3 +53,43 @@ def recorded_champion_score(champion_tags: dict[str, str], fingerprint: str, tes
     if champion_tags.get("data.fingerprint") == fingerprint and test_metric in champion_tags:
         return float(champion_tags[test_metric])
     return None
+
+
+@dataclass
+class PromotionResult:
+    model_name: str
+    version: str
+    alias: str
+    reason: str
+    test_metric: str
+    test_score: float
+    champion_version: str | None  # the champion before this promotion
+    champion_score: float | None
+    candidate_run_id: str
+    stage: str
+    variant: str
+
+
+def metric_on_test(selection_metric: str) -> str:
+    """The test split's twin of a validation metric: val_accuracy -> test_accuracy."""
+    return "test_" + selection_metric.removeprefix("val_")
+
+
+def version_tags(winner: Candidate, selection: Selection, test_score: float, pipeline_run_id: str,
+                 candidate_tags: dict[str, str]) -> dict[str, object]:
+    """What a registered version says of itself: its scores, lineage, data and the winner's diagnosis."""
+    return {selection.metric: winner.score, metric_on_test(selection.metric): test_score, "stage": winner.stage,
+            "variant": winner.variant, "data.fingerprint": winner.fingerprint, "pipeline.run_id": pipeline_run_id,
+            "candidate.run_id": winner.run_id, "param_count": winner.param_count,
+            "selection.metric": selection.metric, "selection.direction": selection.direction,
+            **{k: v for k, v in candidate_tags.items() if k.startswith("diagnosis.")}}
+
+
+def result_from_version(model_name: str, version: str, tags: dict[str, str], aliases: list[str]) -> PromotionResult:
+    """What an earlier attempt promoted, read back from the version it registered (its tags, its alias)."""
+    test_metric = metric_on_test(tags.get("selection.metric", "val_score"))
+    return PromotionResult(model_name=model_name, version=version, alias=aliases[0] if aliases else "none",
+                           reason="registered by an earlier attempt", test_metric=test_metric,
+                           test_score=float(tags.get(test_metric, "nan")), champion_version=None,
+                           champion_score=None, candidate_run_id=tags.get("candidate.run_id", ""),
+                           stage=tags.get("stage", ""), variant=tags.get("variant", ""))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from training.config import Selection
 from training.diagnosis import Diagnosis
 from training.spec import ModelSpec
+
+if TYPE_CHECKING:  # only for the annotation: a stage's results are read without TensorFlow
+    from training.fit import FitResult
 
 
 @dataclass
@@ -24,6 +29,12 @@ class CandidateResult:
     param_count: int
     epochs_run: int
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def of_fit(cls, name: str, spec: ModelSpec, run_id: str, model_uri: str, result: FitResult) -> CandidateResult:
+        return cls(name=name, spec=spec, run_id=run_id, model_uri=model_uri, score=result.score,
+                   val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
+                   param_count=result.param_count, epochs_run=result.epochs_run, history=result.history)
 
 
 @dataclass
@@ -86,6 +97,18 @@ def verdict(result: StageResult) -> str:
     delta = winner.score - base.score
     return (f"{winner.name} wins with {result.metric} {winner.score:.4f}, {delta:+.4f} over the incoming "
             f"{base.name} ({base.score:.4f}); {winner.diagnosis.advice}")
+
+
+def stage_report(result: StageResult, selection: Selection, link: Callable[[str], str]) -> str:
+    """The stage's comparison in Markdown for people (a Prefect artifact): the verdict, the stage run and each
+    candidate linked through `link(run_id)`, best first."""
+    from training.markdown import markdown_table
+
+    table = comparison_table(result.candidates, selection, result.winner.name)
+    table["variant"] = [f"[{name}]({link(run_id)})" for name, run_id in zip(table["variant"], table["run_id"],
+                                                                             strict=True)]
+    return (f"# Stage `{result.stage}`\n\n{verdict(result)}\n\nMLflow stage run: [{result.run_id}]"
+            f"({link(result.run_id)})\n\n{markdown_table(table.drop(columns=['run_id']))}")
 
 
 def stage_result_to_dict(result: StageResult) -> dict:

@@ -9,6 +9,17 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "elu", "selu", "tanh", "gelu", "swish")
 SCHEDULES = ("constant", "exponential", "step")
 
+# The schedule stage's named variants: schedules and callbacks as spec fields (the constant rate is the
+# base itself). Here, beside the fields they set, so the config can check names without the grids.
+SCHEDULE_VARIANTS: dict[str, dict] = {
+    "exponential-decay": {"schedule": "exponential", "decay_rate": 0.5, "decay_every": 10},
+    "step-halve-every-5": {"schedule": "step", "decay_rate": 0.5, "decay_every": 5},
+    "step-tenth-every-20": {"schedule": "step", "decay_rate": 0.1, "decay_every": 20},
+    "reduce-on-plateau": {"reduce_on_plateau": True, "patience": 4},
+    "early-stopping": {"early_stopping": True, "patience": 5},
+    "checkpoint-best": {"checkpoint_best": True},
+}
+
 
 @dataclass(frozen=True)
 class ModelSpec:

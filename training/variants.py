@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from training.config import PipelineConfig
-from training.spec import ModelSpec
+from training.spec import SCHEDULE_VARIANTS, ModelSpec
 
 BASE = "base"
 
@@ -28,15 +28,6 @@ REGULARIZATION = {
     "full": [(0.2, False), (0.3, False), (0.5, False), (0.0, True), (0.2, True), (0.3, True), (0.5, True)],
 }
 
-# Schedules and callbacks, as spec fields; the constant rate is the base itself.
-SCHEDULE_VARIANTS: dict[str, dict] = {
-    "exponential-decay": {"schedule": "exponential", "decay_rate": 0.5, "decay_every": 10},
-    "step-halve-every-5": {"schedule": "step", "decay_rate": 0.5, "decay_every": 5},
-    "step-tenth-every-20": {"schedule": "step", "decay_rate": 0.1, "decay_every": 20},
-    "reduce-on-plateau": {"reduce_on_plateau": True, "patience": 4},
-    "early-stopping": {"early_stopping": True, "patience": 5},
-    "checkpoint-best": {"checkpoint_best": True},
-}
 SCHEDULES_BY_PROFILE = {
     "quick": ["step-halve-every-5", "early-stopping"],
     "standard": ["exponential-decay", "step-halve-every-5", "reduce-on-plateau", "early-stopping",

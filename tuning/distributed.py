@@ -28,7 +28,7 @@ from training.progress import log_tail
 from training.runtime import thread_environment
 from training.spec import ModelSpec
 from training.split import Split
-from training.tracking import Tracker
+from training.tracking.runs import Tracker
 from tuning.tuner import Budget, SearchSummary, summarize, tracked_tuner
 
 CHIEF = "chief"

@@ -1,8 +1,9 @@
 """Keras Tuner on the project's one training path, with every trial an MLflow child run.
 
-- `SpecHyperModel` turns `hp` into a ModelSpec and trains it with `training.fit.fit` (no second loop).
+- `SpecHyperModel` turns `hp` into a ModelSpec, trains and records it with `train_and_record`, like every
+  stage's candidate (no second loop): each trial is one MLflow run under the tuning stage run.
 - `WinnerFirst` makes the first trial of a search the incoming winner (the space's defaults).
-- `TrackedTrials` opens one MLflow run per trial under the tuning stage run.
+- `TrackedTrials` gives the hypermodel each trial's id and retries an interrupted trial with one run.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import keras
 import keras_tuner as kt
 
 from training.config import Selection
-from training.fit import FitResult, fit
+from training.fit import FitResult
 from training.model import build_model
 from training.spec import ModelSpec
 from training.split import Split
-from training.tracking import Tracker
+from training.tracking.candidates import train_and_record
+from training.tracking.queries import delete_children
+from training.tracking.runs import Tracker
 from tuning.space import spec_from_hp
 
 
@@ -41,12 +44,17 @@ BUDGETS = {
 
 
 class SpecHyperModel(kt.HyperModel):
-    """hp -> spec -> the same builder and fit as every other stage."""
+    """hp -> spec -> the same builder, fit and record as every other stage's candidate."""
 
-    def __init__(self, base: ModelSpec, split: Split, selection: Selection, seed: int):
+    def __init__(self, base: ModelSpec, split: Split, selection: Selection, seed: int, tracker: Tracker,
+                 stage_run_id: str):
         super().__init__(name="spec")
         self.base, self.split, self.selection, self.seed = base, split, selection, seed
-        self.last_result: FitResult | None = None  # read by TrackedTrials for the trial's diagnosis
+        self.tracker, self.stage_run_id = tracker, stage_run_id
+        # The trial being run and its params as drawn, before building adds values: set by TrackedTrials.
+        self.trial_id: str | None = None
+        self.trial_params: dict = {}
+        self.last_result: FitResult | None = None
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         keras.utils.set_random_seed(self.seed)
@@ -55,13 +63,19 @@ class SpecHyperModel(kt.HyperModel):
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, callbacks=None, epochs=None,
             initial_epoch: int = 0, **kwargs) -> dict[str, float]:
+        """Train the trial's model as a run of its own under the tuning stage run (curves, score, diagnosis)."""
         spec = spec_from_hp(hp, self.base)
         if epochs is not None:  # Hyperband's budget for this round
             spec = replace(spec, epochs=int(epochs))
-        self.last_result = fit(spec, self.split, self.selection, seed=self.seed, callbacks=list(callbacks or []),
-                               model=model, initial_epoch=int(initial_epoch))
+        name = f"trial-{self.trial_id}"
+        tags = {"stage": "tuning", "kind": "trial", "tuning.trial_id": self.trial_id, "variant": name}
+        recorded = train_and_record(self.tracker, self.stage_run_id, name, tags, spec, self.split, self.selection,
+                                    seed=self.seed, params=self.trial_params, model=model,
+                                    initial_epoch=int(initial_epoch), callbacks=list(callbacks or []),
+                                    keep_model=False)
+        self.last_result = recorded.result
         # The score of the model as trained, like every other candidate (not its best epoch's).
-        return {self.selection.metric: self.last_result.score}
+        return {self.selection.metric: recorded.result.score}
 
 
 class WinnerFirst:
@@ -92,28 +106,23 @@ class WinnerFirstBayesianOracle(WinnerFirst, kt.oracles.BayesianOptimizationOrac
 
 
 class TrackedTrials:
-    """Tuner mixin: each trial is a nested MLflow run (hyperparameters, curves, score, diagnosis)."""
+    """Tuner mixin: each trial is one run under the tuning stage run (the hypermodel records it)."""
 
-    tracker: Tracker
-    stage_run_id: str
+    hypermodel: SpecHyperModel
 
     def run_trial(self, trial, *args, **kwargs):
-        name = f"trial-{trial.trial_id}"
         # A trial interrupted in an earlier attempt is retried by Keras Tuner under the same id; its
         # unfinished MLflow run is removed so that each trial has exactly one run.
-        self.tracker.delete_children(self.stage_run_id, {"tuning.trial_id": trial.trial_id}, unfinished_only=True)
-        tags = {"stage": "tuning", "kind": "trial", "tuning.trial_id": trial.trial_id, "variant": name}
-        with self.tracker.candidate_run(name, self.stage_run_id, tags=tags) as run_id:
-            spec = spec_from_hp(trial.hyperparameters.copy(), self.hypermodel.base)
-            self.tracker.log_params(run_id, {**spec.params(), **trial.hyperparameters.values})
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.tracker.epoch_logger(run_id)]
-            with warnings.catch_warnings():
-                # Hyperband continues a trial from the previous round's weights into a fresh optimizer: Keras
-                # warns that it skips the saved optimizer state, which is exactly what is meant.
-                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-                results = super().run_trial(trial, *args, **kwargs)
-            self.tracker.log_trial(run_id, self.hypermodel.last_result, self.hypermodel.selection)
-        return results
+        delete_children(self.hypermodel.tracker, self.hypermodel.stage_run_id, {"tuning.trial_id": trial.trial_id},
+                        unfinished_only=True)
+        drawn = trial.hyperparameters
+        self.hypermodel.trial_id = trial.trial_id
+        self.hypermodel.trial_params = {**spec_from_hp(drawn.copy(), self.hypermodel.base).params(), **drawn.values}
+        with warnings.catch_warnings():
+            # Hyperband continues a trial from the previous round's weights into a fresh optimizer: Keras
+            # warns that it skips the saved optimizer state, which is exactly what is meant.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return super().run_trial(trial, *args, **kwargs)
 
     def _try_build(self, hp):
         # Keras Tuner clears the session and forces two full garbage collections before every trial; in a
@@ -142,8 +151,7 @@ class TrackedBayesianOptimization(TrackedTrials, kt.BayesianOptimization):
         kt.Tuner.__init__(self, oracle=oracle, **kwargs)
 
 
-def make_tuner(kind: str, hypermodel: SpecHyperModel, budget: Budget, directory: Path, tracker: Tracker,
-               stage_run_id: str, seed: int) -> kt.Tuner:
+def make_tuner(kind: str, hypermodel: SpecHyperModel, budget: Budget, directory: Path, seed: int) -> kt.Tuner:
     """A tracked tuner whose project lives in `directory` (an existing one is resumed, not overwritten)."""
     objective = kt.Objective(hypermodel.selection.metric, hypermodel.selection.direction)
     if kind == "hyperband":
@@ -158,10 +166,8 @@ def make_tuner(kind: str, hypermodel: SpecHyperModel, budget: Budget, directory:
         tuner_class = TrackedBayesianOptimization
     else:
         raise ValueError(f"unknown tuner {kind!r}; choose hyperband, random or bayesian")
-    tuner = tuner_class(oracle=oracle, hypermodel=hypermodel, directory=str(directory.parent),
-                        project_name=directory.name, overwrite=False)
-    tuner.tracker, tuner.stage_run_id = tracker, stage_run_id
-    return tuner
+    return tuner_class(oracle=oracle, hypermodel=hypermodel, directory=str(directory.parent),
+                       project_name=directory.name, overwrite=False)
 
 
 @dataclass
@@ -192,7 +198,7 @@ def summarize(tuner: kt.Tuner, base: ModelSpec) -> SearchSummary:
 def tracked_tuner(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget,
                   directory: Path, tracker: Tracker, stage_run_id: str, seed: int) -> kt.Tuner:
     """The tracked tuner of a search from `base` on the one fit path, its project in `directory`."""
-    return make_tuner(kind, SpecHyperModel(base, split, selection, seed), budget, directory, tracker, stage_run_id,
+    return make_tuner(kind, SpecHyperModel(base, split, selection, seed, tracker, stage_run_id), budget, directory,
                       seed)
 
 

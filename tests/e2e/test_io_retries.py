@@ -27,7 +27,7 @@ def start_server(servers: Processes, port: int, folder: Path) -> None:
 
 
 def test_logging_survives_a_tracking_server_restart(tmp_path, processes):
-    from training.tracking import Tracker
+    from training.tracking.runs import Tracker
 
     port = free_port()
     start_server(processes, port, tmp_path)

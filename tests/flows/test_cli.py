@@ -53,7 +53,7 @@ def test_rollback_and_history_commands(tracking_uri, capsys, monkeypatch):
     from types import SimpleNamespace
 
     import flows.promotion
-    from training.registry import Registry
+    from training.tracking.registry import Registry
 
     # As a user runs it, without a Prefect server (another test may have started one in this process).
     monkeypatch.setattr(flows.promotion, "get_current_settings", lambda: SimpleNamespace(api=SimpleNamespace(url=None)))

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import training.tracking.promotion
 from flows.__main__ import main
 from flows.promotion import promotion_stage
 from flows.tasks import prepare_data
 from tests.support import free_port, wait_for_http
 from training.config import PipelineConfig
-from training.registry import Registry
+from training.tracking.registry import Registry
 
 pytestmark = pytest.mark.e2e
 
@@ -83,14 +84,12 @@ def test_a_model_that_does_not_beat_the_champion_becomes_challenger(env, model_n
 
 
 def test_a_champion_from_other_data_is_scored_again_on_todays_test_rows(env, model_name, monkeypatch):
-    import flows.promotion
-
     pipeline, _, _ = env
     first = promote(pipeline, model_name)
     pipeline.client.set_model_version_tag(model_name, "1", "data.fingerprint", "older-split")
     scored = []
-    real_score = flows.promotion.score_predictions
-    monkeypatch.setattr(flows.promotion, "score_predictions",
+    real_score = training.tracking.promotion.score_predictions
+    monkeypatch.setattr(training.tracking.promotion, "score_predictions",
                         lambda *args: scored.append(args) or real_score(*args))
     result = promote(pipeline, model_name)
     assert len(scored) == 2  # the new model, then the champion again on today's test rows
@@ -173,11 +172,9 @@ def test_the_champion_serves_with_mlflow_models_serve(env, processes):
 def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champion(env, model_name, monkeypatch):
     import threading
 
-    import flows.promotion
-
     pipeline, _, _ = env
     name = model_name
-    real_score, real_read = flows.promotion.score_predictions, Registry.version_by_alias
+    real_score, real_read = training.tracking.promotion.score_predictions, Registry.version_by_alias
 
     def score(*args, **kwargs):  # the thread named "better" brings the better model
         bonus = 0.01 if threading.current_thread().name == "better" else 0.0
@@ -188,7 +185,7 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
         time.sleep(1.5)
         return found
 
-    monkeypatch.setattr(flows.promotion, "score_predictions", score)
+    monkeypatch.setattr(training.tracking.promotion, "score_predictions", score)
     monkeypatch.setattr(Registry, "version_by_alias", slow_read)
     results, errors = {}, []
 
@@ -223,8 +220,8 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
 
 
 def test_a_promotion_that_died_after_registering_is_not_registered_again(env, model_name, monkeypatch):
-    from flows.promotion import finished_promotion
     from flows.tasks import connect
+    from training.tracking.promotion import finished_promotion
 
     pipeline, _, _ = env
     tracker = connect(PipelineConfig(experiment="pipeline-test", tracking_uri=pipeline.uri))
@@ -233,7 +230,7 @@ def test_a_promotion_that_died_after_registering_is_not_registered_again(env, mo
     # A retry of the pipeline run reuses what its finished promotion run recorded.
     assert finished_promotion(tracker, run_id, model_name) == promoted
     # As if the attempt died between registering and finishing its promotion run: the version is found.
-    monkeypatch.setattr(tracker, "finished_child", lambda *args: None)
+    monkeypatch.setattr(training.tracking.promotion, "finished_child", lambda *args: None)
     found = finished_promotion(tracker, run_id, model_name)
     assert (found.version, found.alias, found.candidate_run_id) == ("1", "champion", promoted.candidate_run_id)
     assert found.test_score == pytest.approx(promoted.test_score)

@@ -4,7 +4,7 @@
 import pytest
 from mlflow import MlflowClient
 
-import flows.tasks
+import training.tracking.candidates
 from flows.__main__ import main
 from flows.pipeline import training_pipeline
 
@@ -41,7 +41,7 @@ def assert_resumed_once(client, pipeline_run_id, fits):
 
 def test_a_prefect_retry_of_the_flow_run_continues_its_pipeline_run(prefect_harness, tracking_uri, tmp_path,
                                                                    monkeypatch):
-    real_fit, fits = flows.tasks.fit, []
+    real_fit, fits = training.tracking.candidates.fit, []
 
     def fit(spec, *args, **kwargs):  # the baseline trains; every later fit fails (the capacity stage's first)
         fits.append(spec)
@@ -49,7 +49,7 @@ def test_a_prefect_retry_of_the_flow_run_continues_its_pipeline_run(prefect_harn
             raise RuntimeError(f"injected failure in fit {len(fits)}")
         return real_fit(spec, *args, **kwargs)
 
-    monkeypatch.setattr(flows.tasks, "fit", fit)
+    monkeypatch.setattr(training.tracking.candidates, "fit", fit)
     # The retry got as far as the capacity stage again without training the baseline again: fit 3, not 4.
     with pytest.raises(RuntimeError, match="injected failure in fit 3"):
         training_pipeline.with_options(retries=1)(

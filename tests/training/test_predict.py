@@ -9,7 +9,8 @@ from training.fit import fit
 from training.predict import predict_frame
 from training.spec import ModelSpec
 from training.split import make_split
-from training.tracking import Tracker
+from training.tracking.models import log_serving_model
+from training.tracking.runs import Tracker
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,8 @@ def test_the_serving_pyfunc_matches_and_ships_its_preprocessing(trained, trackin
     tracker = Tracker(tracking_uri, "serving-test")
     raw = split.test_frame.drop(columns=["label"])
     with tracker.run("promotion") as run_id:
-        uri = tracker.log_serving_model(run_id, model, split.preprocessor, raw.head(5),
-                                        predict_frame(model, split.preprocessor, raw.head(5)))
+        uri = log_serving_model(tracker, run_id, model, split.preprocessor, raw.head(5),
+                                predict_frame(model, split.preprocessor, raw.head(5)))
     assert tracker.client.get_run(run_id).info.status == "FINISHED"
     served = mlflow.pyfunc.load_model(uri).predict(raw)
     pd.testing.assert_frame_equal(served, predict_frame(model, split.preprocessor, raw))

@@ -5,7 +5,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from training.promotion import CHALLENGER, CHAMPION
-from training.registry import Registry
+from training.tracking.registry import Registry
 
 
 @pytest.fixture

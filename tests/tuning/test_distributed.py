@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tests.tuning.test_tuner import trial_runs
-from training.tracking import Tracker
+from training.tracking.runs import Tracker
 from tuning.distributed import worker_environment
 
 

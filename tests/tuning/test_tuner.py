@@ -8,8 +8,8 @@ from training.config import Selection
 from training.data import validate_table
 from training.spec import ModelSpec
 from training.split import make_split
-from training.tracking import Tracker
-from tuning import tuner as tuner_module
+from training.tracking import candidates as candidates_module
+from training.tracking.runs import Tracker
 from tuning.tuner import Budget, run_search
 
 ACC = Selection("val_accuracy", "max")
@@ -88,15 +88,15 @@ def test_unknown_tuner_is_rejected(tracking_uri, tmp_path, split):
 def test_an_interrupted_search_resumes_without_duplicates(tracking_uri, tmp_path, split, monkeypatch):
     tracker = Tracker(tracking_uri, "resume-test")
     calls = {"n": 0}
-    original = tuner_module.SpecHyperModel.fit
+    original = candidates_module.fit
 
-    def interrupt_second_trial(self, *args, **kwargs):
+    def interrupt_second_trial(*args, **kwargs):  # inside the trial's run, as a kill during its training
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("simulated kill during trial 1")
-        return original(self, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(tuner_module.SpecHyperModel, "fit", interrupt_second_trial)
+    monkeypatch.setattr(candidates_module, "fit", interrupt_second_trial)
     with pytest.raises(KeyboardInterrupt):
         with tracker.run("tuning", tags={"stage": "tuning"}) as stage_run_id:
             search(tracker, stage_run_id, split, tmp_path / "search")

@@ -13,18 +13,12 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from training.promotion import CHAMPION
+from training.tracking.errors import none_if_missing
 
 HISTORY_PREFIX = "history."
 PLAIN_ROLLBACK = "rollback"
-NOT_FOUND = {ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(INVALID_PARAMETER_VALUE)}
-
-
-def not_found(error: MlflowException) -> bool:
-    """Only a missing model or alias counts as 'none': an unreachable server must not look like one."""
-    return error.error_code in NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -42,16 +36,19 @@ class AliasMove:
         return (f"{stamp}  {self.alias}: {self.from_version or '-'} -> {self.to_version}  ({self.reason})")
 
 
+def open_registry(tracking_uri: str, name: str) -> Registry:
+    """The registered model `name` on the store at `tracking_uri` (for the command line)."""
+    return Registry(MlflowClient(tracking_uri), name)
+
+
 class Registry:
+    """One registered model: its versions, aliases and alias history."""
+
     def __init__(self, client: MlflowClient, name: str):
         self.client, self.name = client, name
 
     def ensure_model(self) -> None:
-        try:
-            self.client.get_registered_model(self.name)
-        except MlflowException as error:
-            if not not_found(error):
-                raise
+        if none_if_missing(lambda: self.client.get_registered_model(self.name)) is None:
             try:
                 self.client.create_registered_model(
                     self.name, description="Promoted by keras-mlops: `champion` serves, `challenger` waits.")
@@ -59,12 +56,7 @@ class Registry:
                 self.client.get_registered_model(self.name)  # created concurrently: fine
 
     def version_by_alias(self, alias: str):
-        try:
-            return self.client.get_model_version_by_alias(self.name, alias)
-        except MlflowException as error:
-            if not_found(error):
-                return None
-            raise
+        return none_if_missing(lambda: self.client.get_model_version_by_alias(self.name, alias))
 
     def version(self, version: str):
         return self.client.get_model_version(self.name, str(version))
@@ -91,12 +83,7 @@ class Registry:
 
     def version_of_pipeline_run(self, pipeline_run_id: str):
         """The version a pipeline run registered, if any."""
-        try:
-            versions = self.client.search_model_versions(f"name = '{self.name}'")
-        except MlflowException as error:
-            if not_found(error):
-                return None
-            raise
+        versions = none_if_missing(lambda: self.client.search_model_versions(f"name = '{self.name}'")) or []
         found = next((v for v in versions if v.tags.get("pipeline.run_id") == pipeline_run_id), None)
         # Read again by number: search results carry no aliases, and the caller reports which one it holds.
         return self.version(found.version) if found is not None else None

@@ -1,0 +1,58 @@
+"""Whether an unfinished pipeline run may be resumed: the same experiment, config, code and libraries. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from training.ownership import OWNER_PROCESS
+from training.versioning import WHERE_IT_RUNS
+
+# What a resumed run may be given anew: where the store is, whether to train regardless of "no change", and
+# where the work runs (a resumed run may go to another cluster, or continue its search with more workers).
+RESUME_MAY_DIFFER = {"tracking_uri", "force", "tuner_workers", *WHERE_IT_RUNS}
+
+
+@dataclass(frozen=True)
+class RecordedPipeline:
+    """What the tracking store holds of a pipeline run someone asks to resume."""
+
+    run_id: str
+    experiment_id: str
+    status: str
+    tags: dict[str, str]
+    config: dict | None  # its config.json; None when it failed before recording one
+
+
+def why_not_resumable(run: RecordedPipeline, experiment_id: str, experiment_name: str, config: dict,
+                      versions: dict[str, str]) -> str | None:
+    """Why `run` cannot be resumed with `config` and these code `versions`, or None when it can: the stages it
+    reuses were trained with its own config, code and libraries, so nothing of those may have changed."""
+    if run.experiment_id != experiment_id:
+        return f"pipeline run {run.run_id} belongs to another experiment (id {run.experiment_id}), not to " \
+               f"{experiment_name!r}"
+    if run.status == "FINISHED":
+        return f"pipeline run {run.run_id} finished; there is nothing to resume (start a new run)"
+    if run.status == "RUNNING":
+        return (f"pipeline run {run.run_id} is still RUNNING (its owner is alive or cannot be judged: "
+                f"{run.tags.get(OWNER_PROCESS, 'unknown')}); stop it before resuming")
+    for key in ("code.version", "libraries.hash"):
+        recorded, current = run.tags.get(key), versions.get(key)
+        if recorded and current and recorded != current:
+            return (f"pipeline run {run.run_id} ran other code or libraries ({key} {recorded} -> {current}); its "
+                    "stages cannot be reused: start a new run")
+    if run.config is None:
+        return f"pipeline run {run.run_id} failed before recording its config; start a new run"
+    changed = [f"{k}: {run.config.get(k)!r} -> {v!r}" for k, v in config.items()
+               if k not in RESUME_MAY_DIFFER and run.config.get(k) != v]
+    if changed:
+        return (f"pipeline run {run.run_id} was started with another config ({'; '.join(changed)}); resume it "
+                "with its own config (python -m flows run --resume RUN) or start a new run")
+    return None
+
+
+def data_changed(pipeline_run_id: str, recorded_fingerprint: str | None, fingerprint: str) -> str | None:
+    """Why a resumed pipeline run cannot reuse its stages on today's split (they were trained on another one)."""
+    if recorded_fingerprint == fingerprint:
+        return None
+    return (f"the data changed since pipeline run {pipeline_run_id} started (fingerprint {recorded_fingerprint} -> "
+            f"{fingerprint}): its finished stages cannot be reused; start a new run instead of resuming")

@@ -1,0 +1,108 @@
+"""The MLflow side of a promotion: the winner becomes a served pyfunc, is scored on the test rows through that
+very artifact, and is registered with its card, tags and alias. The decisions are training.promotion's."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import asdict
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from training.config import Selection
+from training.data import DataError
+from training.evaluation import score_predictions
+from training.model_card import model_card
+from training.predict import predict_frame
+from training.promotion import (
+    CHAMPION,
+    Candidate,
+    PromotionResult,
+    decide,
+    metric_on_test,
+    recorded_champion_score,
+    result_from_version,
+    version_tags,
+)
+from training.split import Split
+from training.tracking.models import load_network, load_serving_model, log_serving_model
+from training.tracking.queries import finished_child, split_summary
+from training.tracking.registry import Registry
+from training.tracking.runs import Tracker
+
+# One promotion of a registered model at a time: the orchestrator's lock, taken by model name.
+PromotionLock = Callable[[str], contextlib.AbstractContextManager]
+
+
+def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Candidate, split: Split,
+            selection: Selection, lock: PromotionLock) -> tuple[PromotionResult, str]:
+    """Register `winner` in a promotion run under the pipeline run and gate `champion`; returns the result
+    and the model card."""
+    registry = Registry(tracker.client, model_name)
+    metric, test_metric = selection.metric.removeprefix("val_"), metric_on_test(selection.metric)
+    raw_test = split.test_frame.drop(columns=[split.preprocessor.target])
+    truth = split.test_frame[split.preprocessor.target]
+    with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
+        # Everything that can fail happens before the registry is touched: nothing is half-registered.
+        network = load_network(winner.model_uri)
+        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test.head(5),
+                                        predict_frame(network, split.preprocessor, raw_test.head(5)))
+        # Scored through the very artifact that is registered, on raw rows, like the champion below.
+        test_score = score_predictions(load_serving_model(serving_uri).predict(raw_test), truth, split.task, metric)
+        # Reading the champion, deciding and moving the alias is one step: another pipeline promoting the
+        # same model waits here, then compares with whatever is champion by then.
+        with lock(model_name):
+            champion = registry.version_by_alias(CHAMPION)
+            champion_score, unscorable = champion_on_test(registry, champion, split, raw_test, truth, test_metric)
+            alias, reason = decide(test_score, champion_score, selection, unscorable)
+            source = tracker.get_run(winner.run_id)
+            card = model_card(
+                name=model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
+                metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
+                param_count=winner.param_count, diagnosis=source.data.tags,
+                data=split_summary(tracker, pipeline_run_id), pipeline_run_id=pipeline_run_id,
+                candidate_run_id=winner.run_id,
+                champion={"version": champion.version, "test_score": champion_score}
+                if champion is not None and champion_score is not None else None,
+                decision=f"{alias} ({reason})")
+            tracker.log_text(run_id, card, "model_card.md")
+            version, _ = registry.promote(
+                serving_uri, run_id, version_tags(winner, selection, test_score, pipeline_run_id, source.data.tags),
+                card, alias, reason,
+                details={test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
+        result = PromotionResult(model_name=model_name, version=version, alias=alias, reason=reason,
+                                 test_metric=test_metric, test_score=test_score,
+                                 champion_version=str(champion.version) if champion is not None else None,
+                                 champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
+                                 variant=winner.variant)
+        tracker.set_tags(run_id, {"registered.version": version, "registered.alias": alias,
+                                  "registered.reason": reason, "mlflow.note.content": card})
+        tracker.log_metrics(run_id, {test_metric: test_score})
+        tracker.log_dict(run_id, asdict(result), "promotion/result.json")  # a resumed pipeline reuses it
+    return result, card
+
+
+def champion_on_test(registry: Registry, champion, split: Split, raw_test: pd.DataFrame, truth: pd.Series,
+                     test_metric: str) -> tuple[float | None, str | None]:
+    """The champion's score on today's test rows, and why it cannot score them (another schema or task)."""
+    if champion is None:
+        return None, None
+    if (score := recorded_champion_score(champion.tags, split.fingerprint, test_metric)) is not None:
+        return score, None
+    try:  # registered on other data: score it again on today's test rows
+        model = load_serving_model(f"models:/{registry.name}/{champion.version}")
+        return score_predictions(model.predict(raw_test), truth, split.task, test_metric.removeprefix("test_")), None
+    except (DataError, ValueError, KeyError, MlflowException) as error:
+        return None, f"version {champion.version}: {error}"[:300]
+
+
+def finished_promotion(tracker: Tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:
+    """What an earlier attempt of this pipeline run promoted: never registered twice. Read from its finished
+    promotion run, or, if that attempt died after registering, from the version it registered."""
+    if finished := finished_child(tracker, pipeline_run_id, "promotion"):
+        return PromotionResult(**tracker.load_json(finished, "promotion/result.json"))
+    version = Registry(tracker.client, model_name).version_of_pipeline_run(pipeline_run_id)
+    if version is None:
+        return None
+    return result_from_version(model_name, str(version.version), version.tags, list(version.aliases))

@@ -1,0 +1,68 @@
+"""Resuming a pipeline run: find the one to continue, read what it recorded, refuse with the reason when the
+policy (training.resume) says its stages cannot be reused."""
+
+from __future__ import annotations
+
+from mlflow import MlflowClient
+
+from training.config import ConfigError
+from training.progress import say
+from training.resume import RecordedPipeline, why_not_resumable
+from training.tracking.errors import none_if_missing
+from training.tracking.runs import Tracker, load_json
+
+
+def pipeline_run(client: MlflowClient, run_id: str):
+    """A pipeline run by id, or a ConfigError that says what the id is not."""
+    run = none_if_missing(lambda: client.get_run(run_id))
+    if run is None:
+        raise ConfigError(f"no MLflow run {run_id!r} in the tracking store")
+    if run.data.tags.get("stage") != "pipeline":
+        raise ConfigError(f"run {run_id} is a {run.data.tags.get('stage', 'non-pipeline')!r} run, not a pipeline "
+                          "run; resume the pipeline run that holds it")
+    return run
+
+
+def recorded_config(tracking_uri: str, run_id: str) -> dict:
+    """The config a pipeline run was started with, and its experiment's name (for `run --resume`)."""
+    client = MlflowClient(tracking_uri)
+    run = pipeline_run(client, run_id)
+    return {**load_json(client, run_id, "config.json"),
+            "experiment": client.get_experiment(run.info.experiment_id).name}
+
+
+def check_resumable(tracker: Tracker, run_id: str, config: dict, versions: dict[str, str] | None = None) -> None:
+    """Refuse, with the reason, to resume anything but an unfinished pipeline run of this experiment with the
+    same config, code and libraries."""
+    run = pipeline_run(tracker.client, run_id)
+    recorded = RecordedPipeline(
+        run_id=run_id, experiment_id=run.info.experiment_id, status=run.info.status, tags=run.data.tags,
+        config=tracker.load_json(run_id, "config.json") if tracker.has_artifact(run_id, "config.json") else None)
+    if why := why_not_resumable(recorded, tracker.experiment_id, tracker.experiment_name, config, versions or {}):
+        raise ConfigError(why)
+
+
+def unfinished_pipeline_of(tracker: Tracker, flow_run_id: str | None) -> str | None:
+    """The pipeline run an earlier attempt of this Prefect flow run left unfinished (a flow-run retry)."""
+    if not flow_run_id:
+        return None
+    runs = tracker.search(f"tags.stage = 'pipeline' and tags.`prefect.flow_run_id` = '{flow_run_id}'")
+    return next((r.info.run_id for r in runs if r.info.status != "FINISHED"), None)
+
+
+def pipeline_to_resume(tracker: Tracker, explicit: str | None, flow_run_id: str | None, config: dict,
+                       versions: dict[str, str]) -> str | None:
+    """The pipeline run to continue: the one named (refused with the reason if it cannot be), else the one an
+    earlier attempt of this same flow run left unfinished (a retry), when it can be; else None (a new run)."""
+    if explicit:
+        check_resumable(tracker, explicit, config, versions)
+        return explicit
+    retried = unfinished_pipeline_of(tracker, flow_run_id)
+    if not retried:
+        return None
+    try:
+        check_resumable(tracker, retried, config, versions)
+    except ConfigError as why:
+        say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
+        return None
+    return retried
