@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import flows  # noqa: F401  (quiet environment defaults before anything heavy is imported)
-from training.config import BUNDLED_DATASETS, PROFILES, PipelineConfig
+from flows.cli_options import add_config_options, config_fields_from_args
+from training.config import PipelineConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,88 +20,35 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the whole pipeline",
         description="Run the pipeline: split -> baseline -> capacity -> regularization -> schedule -> tuning -> "
                      "promotion, tracked in MLflow, orchestrated by Prefect.")
-    run.add_argument("--data", default="digits", metavar="PATH|NAME",
-                     help=f"a CSV or Parquet file, or a bundled data set: {', '.join(BUNDLED_DATASETS)} "
-                          "(default: digits)")
-    run.add_argument("--target", metavar="COL", help="target column (required for files; bundled sets: target)")
-    run.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
-                     help="auto infers it from the target (default: auto)")
-    run.add_argument("--profile", choices=list(PROFILES), default="standard",
-                     help="quick: a few epochs, for smoke tests; standard: the default; full: nightly on a GPU")
-    run.add_argument("--epochs", type=int, help="override the profile's epochs per candidate")
-    run.add_argument("--batch-size", type=int, help="override the profile's batch size")
-    run.add_argument("--metric", help="selection metric (default val_accuracy for classification, val_loss "
-                                      "for regression)")
-    run.add_argument("--direction", choices=["max", "min"], help="whether the metric is better higher or lower")
-    run.add_argument("--tracking-uri", metavar="URI",
-                     help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db)")
-    run.add_argument("--experiment", default="keras-mlops", help="MLflow experiment name (default: keras-mlops)")
-    run.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
-    for part in ("train", "val", "test"):
-        default = PipelineConfig.model_fields[f"{part}_fraction"].default
-        run.add_argument(f"--{part}-fraction", type=float, metavar="F",
-                         help=f"share of rows in the {part} split (default: {default}; the three sum to 1)")
-    run.add_argument("--seed", type=int, default=42, help="seed of the split and of every fit (default: 42)")
-    run.add_argument("--max-parallel", type=int, default=1,
-                     help="candidates of a stage trained at once; TensorFlow's threads are shared between them "
-                          "(default: 1, right for a CPU machine)")
-    run.add_argument("--task-runner", choices=["threads", "dask"], default="threads",
-                     help="where a stage's candidates train: threads of this process, or the workers of a Dask "
-                          "cluster (default: threads)")
-    run.add_argument("--dask-address", metavar="ADDRESS",
-                     help="with --task-runner dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
-                          "(default: a local cluster of --dask-workers processes for this run)")
-    run.add_argument("--dask-workers", type=int, default=2, metavar="N",
-                     help="worker processes of the local Dask cluster (default: 2)")
-    run.add_argument("--tuner-workers", type=int, default=0, metavar="N",
-                     help="Keras Tuner's distributed mode: a chief and N worker processes run the trials, one GPU "
-                          "each where there are GPUs (default: 0, the search runs in this process)")
-    run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
-                     help="Keras Tuner algorithm of the tuning stage (default: hyperband)")
-    run.add_argument("--max-trials", type=int, help="trials of a random or bayesian search (default per profile)")
+    add_config_options(run)  # one flag per PipelineConfig field: its type, choices, default and description
+    run.add_argument("--resume", metavar="RUN",
+                     help="Continue an unfinished (failed, killed) pipeline run with its recorded config: finished "
+                          "stages are reused, the rest is done; other run options except --tracking-uri are ignored.")
 
     predict = commands.add_parser(
         "predict", help="score a CSV/Parquet file with a registered model",
         description="Score raw rows with the preprocessing the model was trained with; one output row per input row.")
-    predict.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file of raw rows")
-    predict.add_argument("--model-uri", help="default: models:/<model name>@champion")
-    predict.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
-    predict.add_argument("--out", required=True, metavar="FILE", help="where to write predictions (.csv or .parquet)")
-    predict.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default as for run)")
+    predict.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file of raw rows.")
+    predict.add_argument("--model-uri", help="Default: models:/<model name>@champion.")
+    predict.add_argument("--out", required=True, metavar="FILE", help="Where to write predictions (.csv or .parquet).")
+    # The registry commands read these values themselves (no PipelineConfig), so they carry the config's defaults.
+    registry_options = ("model_name", "tracking_uri")
+    add_config_options(predict, names=registry_options, keep_defaults=True)
 
     for name, text in (("rollback", "move `champion` back to the version it replaced, or to --to VERSION"),
                        ("history", "list every alias move of a registered model")):
         command = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        command.add_argument("--model-name", default="keras-mlops-model", help="registered model name")
-        command.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default as for run)")
+        add_config_options(command, names=registry_options, keep_defaults=True)
         if name == "rollback":
-            command.add_argument("--to", metavar="VERSION", help="the version to make champion")
+            command.add_argument("--to", metavar="VERSION", help="The version to make champion.")
         else:
-            command.add_argument("--at", metavar="TIME", help="also say which version was champion at this time "
-                                                              "(ISO format, e.g. 2026-11-24T12:00)")
-    run.add_argument("--deterministic", action="store_true",
-                     help="deterministic TensorFlow ops: same data, config and seed give the same metrics (slower)")
-    run.add_argument("--resume", metavar="RUN",
-                     help="continue an unfinished (failed, killed) pipeline run with its recorded config: finished "
-                          "stages are reused, the rest is done; other run options except --tracking-uri are ignored")
-    run.add_argument("--force", action="store_true",
-                     help="train even when data, code and config match the last finished pipeline run")
-    run.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
-                     help="float16 compute: auto (GPUs with tensor cores), on, off (default: auto)")
+            command.add_argument("--at", metavar="TIME", help="Also say which version was champion at this time "
+                                                              "(ISO format, e.g. 2026-11-24T12:00).")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    fields = {"data": args.data, "target": args.target, "task": args.task, "profile": args.profile,
-              "epochs": args.epochs, "batch_size": args.batch_size, "metric": args.metric,
-              "direction": args.direction, "tracking_uri": args.tracking_uri, "experiment": args.experiment,
-              "model_name": args.model_name, "seed": args.seed,
-              "max_parallel": args.max_parallel, "task_runner": args.task_runner, "dask_address": args.dask_address,
-              "dask_workers": args.dask_workers, "tuner_workers": args.tuner_workers,
-              "train_fraction": args.train_fraction, "val_fraction": args.val_fraction,
-              "test_fraction": args.test_fraction, "tuner": args.tuner, "max_trials": args.max_trials,
-              "force": args.force, "mixed_precision": args.mixed_precision, "deterministic": args.deterministic}
-    return PipelineConfig(**{k: v for k, v in fields.items() if v is not None})
+    return PipelineConfig(**config_fields_from_args(args))
 
 
 def print_summary(result) -> None:

@@ -82,48 +82,74 @@ class ConfigError(ValueError):
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    data: str = Field("digits", description="A bundled scikit-learn data set name or a CSV/Parquet path.")
-    target: str | None = Field(None, description="Target column; bundled data sets default to 'target'.")
-    task: TaskName = Field("auto", description="auto infers classification or regression from the target.")
-    train_fraction: Fraction = 0.64
-    val_fraction: Fraction = 0.16
-    test_fraction: Fraction = 0.20
-    seed: int = Field(42, ge=0)
-    profile: ProfileName = "standard"
-    epochs: PositiveInt | None = Field(None, description="Overrides the profile's epochs.")
-    batch_size: PositiveInt | None = Field(None, description="Overrides the profile's batch size.")
-    metric: str | None = Field(None, description="Selection metric, e.g. val_accuracy; default per task.")
-    direction: Direction | None = Field(None, description="max or min; default follows the metric.")
-    experiment: str = Field("keras-mlops", min_length=1)
-    model_name: str = Field("keras-mlops-model", min_length=1)
-    tracking_uri: str | None = Field(None, description="MLflow tracking URI; default is the local mlruns/ store.")
+    # The descriptions are also the help of the command line's flags (flows/cli_options.py), and
+    # json_schema_extra's metavar and choices shape those flags.
+    data: str = Field("digits", description=f"A CSV or Parquet file, or a bundled data set: "
+                                            f"{', '.join(BUNDLED_DATASETS)}.",
+                      json_schema_extra={"metavar": "PATH|NAME"})
+    target: str | None = Field(None, description="Target column; required for files, bundled data sets use "
+                                                 "'target'.", json_schema_extra={"metavar": "COL"})
+    task: TaskName = Field("auto", description="Classification or regression; auto infers it from the target.")
+    train_fraction: Fraction = Field(0.64, description="Share of rows in the train split; the three fractions "
+                                                       "sum to 1.", json_schema_extra={"metavar": "F"})
+    val_fraction: Fraction = Field(0.16, description="Share of rows in the validation split; the three fractions "
+                                                     "sum to 1.", json_schema_extra={"metavar": "F"})
+    test_fraction: Fraction = Field(0.20, description="Share of rows in the test split; the three fractions sum "
+                                                      "to 1.", json_schema_extra={"metavar": "F"})
+    seed: int = Field(42, ge=0, description="Seed of the split and of every fit.")
+    profile: ProfileName = Field("standard", description="How much work a run does: quick (a few epochs, for "
+                                                         "smoke tests), standard, or full (nightly, on a GPU).")
+    epochs: PositiveInt | None = Field(None, description="Epochs per candidate; default per profile.")
+    batch_size: PositiveInt | None = Field(None, description="Batch size of every fit; default per profile.")
+    metric: str | None = Field(None, description="Selection metric, e.g. val_mae; default val_accuracy for "
+                                                 "classification, val_loss for regression.")
+    direction: Direction | None = Field(None, description="Whether the metric is better higher (max) or lower "
+                                                          "(min); default follows the metric.")
+    experiment: str = Field("keras-mlops", min_length=1, description="MLflow experiment name.",
+                            json_schema_extra={"metavar": "NAME"})
+    model_name: str = Field("keras-mlops-model", min_length=1, description="Registered model name.",
+                            json_schema_extra={"metavar": "NAME"})
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else the SQLite store "
+                          "mlruns/mlflow.db of the checkout.", json_schema_extra={"metavar": "URI"})
     capacity_units: list[tuple[PositiveInt, ...]] | None = Field(
-        None, description="Capacity sweep networks, e.g. [[32], [256, 128, 64]]; default per profile.")
-    dropout_rates: list[float] | None = Field(None, description="Regularization dropout rates; default per profile.")
+        None, description="Networks of the capacity sweep, each its hidden layer sizes: 256-128-64 on the command "
+                          "line, (256, 128, 64) in Python; default per profile.")
+    dropout_rates: list[float] | None = Field(
+        None, description="Dropout rates of the regularization stage, each in (0, 1); default per profile.",
+        json_schema_extra={"metavar": "RATE"})
     schedule_variants: list[str] | None = Field(
-        None, description="Schedule/callback variants by name (see training.variants); default per profile.")
-    max_parallel: PositiveInt = Field(1, description="Candidates of a stage trained at once (1 on CPU).")
+        None, description="Learning-rate schedules and callbacks of the schedule stage, by name; default per "
+                          "profile.", json_schema_extra={"metavar": "NAME", "choices": list(SCHEDULE_VARIANTS)})
+    max_parallel: PositiveInt = Field(
+        1, description="Candidates of a stage trained at once; TensorFlow's threads are shared between them, so 1 "
+                       "is right for a CPU machine.", json_schema_extra={"metavar": "N"})
     task_runner: TaskRunnerName = Field(
         "threads", description="Where candidates train: threads of the flow's process (max_parallel at once) or "
                                "dask: the workers of a Dask cluster, one candidate per worker thread.")
     dask_address: DaskAddress | None = Field(
-        None, description="With task_runner=dask: an existing cluster's scheduler (tcp://host:8786); default a "
-                          "local cluster of dask_workers processes for the run.")
-    dask_workers: PositiveInt = Field(2, description="Worker processes of the local Dask cluster.")
+        None, description="With task_runner dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786; "
+                          "default a local cluster of dask_workers processes for the run.",
+        json_schema_extra={"metavar": "ADDRESS"})
+    dask_workers: PositiveInt = Field(2, description="Worker processes of the local Dask cluster.",
+                                      json_schema_extra={"metavar": "N"})
     tuner_workers: NonNegativeInt = Field(
         0, description="Keras Tuner's distributed mode: a chief (the oracle) and this many worker processes run "
-                       "the trials (one GPU each where there are GPUs); 0 searches in the flow's process.")
-    tuner: TunerName = Field("hyperband", description="Keras Tuner algorithm: hyperband, random or bayesian.")
-    max_trials: PositiveInt | None = Field(None, description="Trials of random/bayesian search; default per profile.")
+                       "the trials (one GPU each where there are GPUs); 0 searches in the flow's process.",
+        json_schema_extra={"metavar": "N"})
+    tuner: TunerName = Field("hyperband", description="Keras Tuner algorithm of the tuning stage.")
+    max_trials: PositiveInt | None = Field(None, description="Trials of a random or bayesian search; default per "
+                                                             "profile.", json_schema_extra={"metavar": "N"})
     tuning_max_epochs: PositiveInt | None = Field(
-        None, description="Hyperband's max epochs per model; default per profile.")
+        None, description="Hyperband's max epochs per model; default per profile.", json_schema_extra={"metavar": "N"})
     mixed_precision: MixedPrecision = Field(
         "auto", description="float16 compute on GPUs with tensor cores (auto), always (on) or never (off).")
     deterministic: bool = Field(False, description="Deterministic TensorFlow ops: the same data, config and seed "
                                                    "give the same metrics to the last digit (slower).")
-    force: bool = Field(False, description="Train even when data, code and config match the last finished run.")
+    force: bool = Field(False, description="Train even when data, code and config match the last finished "
+                                           "pipeline run.")
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
-                                                   "checkout.")
+                                                   "checkout.", json_schema_extra={"metavar": "PATH"})
 
     @field_validator("metric")
     @classmethod
