@@ -2,6 +2,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,17 @@ def pytest_configure(config):
     # Inherited by every process a test starts (xdist's workers too): what still carries it at the end was left
     # running.
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
+    absl_logs_to_the_real_stderr()
+
+
+def absl_logs_to_the_real_stderr() -> None:
+    """absl (TensorFlow imports it) makes its log handler on whatever sys.stderr is at the time: here, pytest's
+    capture file. When logging is configured again (Prefect's dictConfig closes every handler there is) while a
+    test's capsys has swapped sys.stderr, absl takes that file for its own and closes it, and every later test of
+    the process fails with "I/O operation on closed file". The real stderr is one absl never closes."""
+    from absl import logging as absl_logging
+
+    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 
 # `make test` runs two pytest-xdist workers, one per core, each taking one of two groups of modules: these
