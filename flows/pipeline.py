@@ -22,6 +22,7 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import connect, flow_run_ended, prepare_data, prepare_devices
+from training import interruption
 from training.config import (
     DaskAddress,
     Direction,
@@ -102,6 +103,7 @@ def training_pipeline(
     """
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
+    interruption.forget()  # a stop asked of an earlier pipeline in this process is not this one's
     device = prepare_devices(config)
     # Bad data or a metric the task does not report fails here, before any run exists: nothing half-written.
     prepared = prepare_data(config)

@@ -10,6 +10,7 @@ from uuid import UUID
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.termination import remember_sigterm
 from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
@@ -23,6 +24,9 @@ from training.tracking.runs import Tracker
 from training.tracking.uris import project_root, resolve_tracking_uri
 from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search
+
+# Before any flow of this process installs Prefect's SIGTERM bridge (every flow module imports this one).
+remember_sigterm()
 
 
 @dataclass(frozen=True)

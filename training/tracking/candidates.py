@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import keras
 
+from training import interruption
 from training.config import Selection
 from training.fit import FitResult, fit
 from training.spec import ModelSpec
@@ -34,8 +35,13 @@ def train_and_record(tracker: Tracker, stage_run_id: str, name: str, tags: dict[
     """
     with tracker.candidate_run(name, stage_run_id, tags=tags) as run_id:
         tracker.log_params(run_id, spec.params() if params is None else params)
-        result = fit(spec, split, selection, seed=seed, callbacks=[*callbacks, tracker.epoch_logger(run_id)],
-                     model=model, initial_epoch=initial_epoch)
+        try:
+            result = fit(spec, split, selection, seed=seed, model=model, initial_epoch=initial_epoch,
+                         callbacks=[*callbacks, tracker.epoch_logger(run_id), interruption.StopWhenAsked()])
+        except RuntimeError:
+            # A stop raised inside TensorFlow's C++ (building the first network) arrives as a RuntimeError.
+            interruption.check()
+            raise
         if keep_model:
             model_uri = log_candidate(tracker, run_id, result, split, selection, title=f"{tags.get('stage')}/{name}")
         else:

@@ -22,7 +22,7 @@ from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, Ru
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from training import plots
+from training import interruption, plots
 from training.config import redact_uri
 from training.markdown import markdown_table
 from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
@@ -103,7 +103,7 @@ class Tracker:
         try:
             yield run_id
         except Exception:
-            self.client.set_terminated(run_id, FAILED)
+            self.client.set_terminated(run_id, ended_by_error())
             raise
         except BaseException:
             # Not an error of the run but an interruption: Ctrl-C, SystemExit, or the signal a Prefect worker
@@ -120,7 +120,7 @@ class Tracker:
         try:
             yield active.info.run_id
         except Exception:
-            mlflow.end_run(FAILED)
+            mlflow.end_run(ended_by_error())
             raise
         except BaseException:  # interrupted, as in `run`
             mlflow.end_run(KILLED)
@@ -217,6 +217,11 @@ class Tracker:
 
     def child_runs(self, parent_id: str) -> list:
         return self.search(f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_id}'")
+
+
+def ended_by_error() -> str:
+    """FAILED, unless a stop was asked for: then the error is how the interruption surfaced (KILLED)."""
+    return KILLED if interruption.pending() else FAILED
 
 
 def _reconnect(tracking_uri: str, experiment: str, flow_run_id: str | None) -> Tracker:
