@@ -1,7 +1,8 @@
 """Do two pipeline runs hold the same results? Compares their run trees: the same runs (by stage and variant),
 the same params, tags and metrics, every step of every curve, to the last digit.
 
-What honestly differs between two runs is left out: ids, times, durations, paths, the code's own version.
+What honestly differs between two runs is left out: times, durations, paths, the code's own version; run
+and model ids are masked where a kept value holds one. The versions the run registered are compared too.
 Used to show that a refactoring kept behaviour: run the same deterministic quick pipeline before and after
 into two stores, then
 
@@ -15,15 +16,21 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 
 from mlflow import MlflowClient
 
-# Differ between any two runs, whatever the code does.
+# Differ between any two runs, whatever the code does; ids inside the values that are kept are masked.
 VOLATILE_METRICS = {"fit_seconds", "stage_seconds"}
 VOLATILE_PARAMS = {"tracking_uri"}
-VOLATILE_TAG_PARTS = ("run_id", "uri", "owner.", "mlflow.", "prefect.", "code.version", "git.commit",
-                      "registered.", "model_id")
+VOLATILE_TAGS = ("owner.", "prefect.", "code.version", "git.commit", "closed.")
+KEPT_MLFLOW_TAGS = {"mlflow.note.content"}  # the stage verdicts and the model card
+IDS = re.compile(r"\b(m-)?[0-9a-f]{32}\b")
+
+
+def mask(value: str) -> str:
+    return IDS.sub(lambda m: "<model id>" if m.group(1) else "<run id>", value)
 
 
 def run_tree(client: MlflowClient, experiment: str) -> dict:
@@ -44,6 +51,7 @@ def run_tree(client: MlflowClient, experiment: str) -> dict:
             visit(child, f"{path}/{tags.get('stage')}:{tags.get('variant', child.info.run_name)}")
 
     visit(pipelines[-1], "pipeline")
+    tree["registry"] = registered_versions(client, pipelines[-1].info.run_id)
     return tree
 
 
@@ -55,9 +63,23 @@ def describe(client: MlflowClient, run) -> dict:
     return {
         "status": run.info.status,
         "params": {k: v for k, v in sorted(run.data.params.items()) if k not in VOLATILE_PARAMS},
-        "tags": {k: v for k, v in sorted(run.data.tags.items()) if not any(p in k for p in VOLATILE_TAG_PARTS)},
+        "tags": {k: mask(v) for k, v in sorted(run.data.tags.items()) if kept_tag(k)},
         "metrics": metrics,
     }
+
+
+def kept_tag(key: str) -> bool:
+    if key.startswith("mlflow."):
+        return key in KEPT_MLFLOW_TAGS
+    return not key.startswith(VOLATILE_TAGS)
+
+
+def registered_versions(client: MlflowClient, pipeline_run_id: str) -> list[dict]:
+    """The model versions a pipeline run registered: their tags, aliases and model card."""
+    versions = client.search_model_versions(f"tags.`pipeline.run_id` = '{pipeline_run_id}'")
+    return [{"name": v.name, "version": v.version, "aliases": sorted(v.aliases),
+             "tags": {k: mask(t) for k, t in sorted(v.tags.items())}, "description": mask(v.description or "")}
+            for v in sorted(versions, key=lambda v: (v.name, int(v.version)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if diff:
         print("\n".join(diff))
         return 1
-    values = sum(len(h) for run in trees[0].values() for h in run["metrics"].values())
-    params = sum(len(run["params"]) for run in trees[0].values())
-    print(f"same: {len(trees[0])} runs, {params} params, {values} metric values (every step), identical")
+    runs = [run for path, run in trees[0].items() if path != "registry"]
+    values = sum(len(h) for run in runs for h in run["metrics"].values())
+    params, tags = sum(len(run["params"]) for run in runs), sum(len(run["tags"]) for run in runs)
+    print(f"same: {len(runs)} runs, {params} params, {tags} tags, {values} metric values (every step), "
+          f"{len(trees[0]['registry'])} registered version(s) with their tags and card: identical")
     return 0
 
 

@@ -22,7 +22,6 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import connect, flow_run_ended, prepare_data, prepare_devices
-from training import interruption
 from training.config import (
     DaskAddress,
     Direction,
@@ -40,7 +39,13 @@ from training.promotion import PromotionResult
 from training.selection import StageResult
 from training.tracking.promotion import finished_promotion
 from training.tracking.queries import finished_pipeline_like
-from training.tracking.records import log_no_change, log_pipeline_outcome, log_pipeline_start
+from training.tracking.records import (
+    log_no_change,
+    log_pipeline_outcome,
+    log_pipeline_start,
+    log_resumed_by,
+    log_stage_bests,
+)
 from training.tracking.resume import pipeline_to_resume
 from training.tracking.stale import close_stale_runs
 from training.versioning import code_version, config_hash, git_commit, library_versions
@@ -103,7 +108,6 @@ def training_pipeline(
     """
     config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
-    interruption.forget()  # a stop asked of an earlier pipeline in this process is not this one's
     device = prepare_devices(config)
     # Bad data or a metric the task does not report fails here, before any run exists: nothing half-written.
     prepared = prepare_data(config)
@@ -124,7 +128,7 @@ def training_pipeline(
     with tracker.run(name, tags=tags, resume_id=resume) as run_id:
         if resume:
             say(f"resuming pipeline run {run_id}: finished stages are reused")
-            tracker.set_tags(run_id, {"prefect.flow_run_id": tags["prefect.flow_run_id"]})
+            log_resumed_by(tracker, run_id, tags["prefect.flow_run_id"])
         else:
             log_pipeline_start(tracker, run_id, config, libraries)
         split = split_stage(config, run_id)
@@ -142,6 +146,7 @@ def training_pipeline(
             # Each stage starts from the previous stage's winner.
             for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
                 stages.append(stage(on_cluster, stages[-1].winner.spec, run_id))
+        log_stage_bests(tracker, run_id, stages)
         promotion = finished_promotion(tracker, run_id, config.model_name) or promotion_stage(
             run_id, config.experiment, config.tracking_uri, config.model_name)
         log_pipeline_outcome(tracker, run_id, stages)

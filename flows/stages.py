@@ -6,7 +6,6 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -28,10 +27,16 @@ from training.resume import data_changed
 from training.selection import CandidateResult, StageResult, select_winner, stage_report, verdict
 from training.spec import ModelSpec
 from training.split import Split
-from training.tracking.queries import delete_children, finished_child, load_stage_result, unfinished_child
+from training.tracking.queries import (
+    delete_children,
+    finished_child,
+    load_stage_result,
+    recorded_fingerprint,
+    unfinished_child,
+)
 from training.tracking.records import log_search, log_split, log_stage, log_stage_start
 from training.tracking.runs import Tracker
-from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid
+from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid, tuning_grid
 
 
 @flow(name="split-stage")
@@ -42,15 +47,12 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
     split, tracker = prepared.split, connect(config)
     if finished := finished_child(tracker, pipeline_run_id, "split"):
         # A resumed pipeline run: its stages were trained on this split, so the data must not have changed.
-        if why := data_changed(pipeline_run_id, tracker.get_run(finished).data.tags.get("data.fingerprint"),
-                               split.fingerprint):
+        if why := data_changed(pipeline_run_id, recorded_fingerprint(tracker, finished), split.fingerprint):
             raise DataError(why)
         say(f"stage split reused: fingerprint {split.fingerprint} as recorded in run {finished}")
         return {"run_id": finished, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
     with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
-        log_split(tracker, run_id, split, prepared.dataset.frame, prepared.dataset.target)
-    if pipeline_run_id:
-        tracker.set_tags(pipeline_run_id, {"data.fingerprint": split.fingerprint})
+        log_split(tracker, run_id, split, prepared.dataset.frame, prepared.dataset.target, pipeline_run_id)
     say(f"stage split: {split.dataset_name} ({split.task}), rows {split.rows}, fingerprint {split.fingerprint}, "
         f"{time.perf_counter() - started:.1f}s")
     return {"run_id": run_id, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
@@ -157,10 +159,7 @@ def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str |
         chosen = {k: v for k, v in summary.best_values.items() if not k.startswith("tuner/")}
         say(f"  tuning: {summary.trials} trial(s), {summary.epochs} epochs, best {selection.metric} "
             f"{summary.best_score:.4f} with {chosen}")
-        # The best trial is retrained for the full epochs on the same path, like every candidate; when the
-        # search found nothing better than the incoming winner itself, there is nothing new to retrain.
-        best = replace(summary.best_spec, epochs=base.epochs)
-        return {BASE: base} if best == base else {BASE: base, "best-trial": best}
+        return tuning_grid(base, summary.best_spec)
 
     result = run_candidate_stage("tuning", search_then_candidates, config, pipeline_run_id, reference=BASE)
     # A finished search is in MLflow; its project folder only served to resume an interrupted one.

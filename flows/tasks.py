@@ -11,6 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.termination import remember_sigterm
+from training import interruption
 from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
@@ -75,9 +76,21 @@ def prepare_devices(config: PipelineConfig) -> DeviceInfo:
 
 
 def connect(config: PipelineConfig) -> Tracker:
+    """The flow's tracker, its runs owned by the root flow run; a root flow run starts with no stop pending
+    (one asked of an earlier flow run of this process is not its own)."""
     tracker = Tracker(resolve_tracking_uri(config.tracking_uri), config.experiment)
     tracker.flow_run_id = root_flow_run_id()
+    if is_root_flow_run():
+        interruption.forget()
     return tracker
+
+
+def is_root_flow_run() -> bool:
+    """Whether this flow run is the outermost one of its process (a pipeline, or a stage or promotion alone)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()  # a subflow was started by a task run of its parent (no API call to know)
+    return context is None or context.flow_run is None or context.flow_run.parent_task_run_id is None
 
 
 def root_flow_run_id() -> str | None:

@@ -4,7 +4,9 @@ A signal handler that raises (Prefect turns SIGTERM into TerminationSignal this 
 thread happens to be. Inside a finalizer or a weakref callback, which garbage collection runs at any moment,
 Python only prints "Exception ignored in ..." and the run trains on as if nobody had asked it to stop; inside a
 TensorFlow callback, pybind11 turns it into a RuntimeError that looks like a failure. The handler remembers the
-stop here first; `check()` at safe points (every batch of a fit, every candidate) raises it again, once.
+stop here first; `check()` at safe points (every batch of a fit, the start and end of every run) raises it
+again. It stays asked for until `forget()` (a new root flow run of the process), so every thread that trains
+stops, not only the first to look.
 """
 
 from __future__ import annotations
@@ -38,10 +40,8 @@ def forget() -> None:
 
 
 def check() -> None:
-    """Raise the stop that was asked for, if any (once: it is forgotten as it is raised)."""
-    global _pending
-    with _lock:
-        raise_again, _pending = _pending, None
+    """Raise the stop that was asked for, if any."""
+    raise_again = _pending
     if raise_again is not None:
         raise_again()
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from training.config import Selection
 from training.diagnosis import Diagnosis
+from training.markdown import markdown_table
 from training.spec import ModelSpec
 
 if TYPE_CHECKING:  # only for the annotation: a stage's results are read without TensorFlow
@@ -102,8 +103,6 @@ def verdict(result: StageResult) -> str:
 def stage_report(result: StageResult, selection: Selection, link: Callable[[str], str]) -> str:
     """The stage's comparison in Markdown for people (a Prefect artifact): the verdict, the stage run and each
     candidate linked through `link(run_id)`, best first."""
-    from training.markdown import markdown_table
-
     table = comparison_table(result.candidates, selection, result.winner.name)
     table["variant"] = [f"[{name}]({link(run_id)})" for name, run_id in zip(table["variant"], table["run_id"],
                                                                              strict=True)]

@@ -76,6 +76,13 @@ def regularization_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, Mo
     return grid
 
 
+def tuning_grid(base: ModelSpec, best_trial: ModelSpec) -> dict[str, ModelSpec]:
+    """The incoming base and the search's best trial, retrained for the base's full epochs on the same path as
+    every candidate; when the search found nothing but the base itself, there is nothing new to retrain."""
+    best = replace(best_trial, epochs=base.epochs)
+    return {BASE: base} if best == base else {BASE: base, "best-trial": best}
+
+
 def schedule_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
     """The base at a constant rate plus decay schedules and callbacks (the config's `schedule_variants`)."""
     base = replace(base, **PLAIN_TRAINING)

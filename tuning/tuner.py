@@ -3,7 +3,9 @@
 - `SpecHyperModel` turns `hp` into a ModelSpec, trains and records it with `train_and_record`, like every
   stage's candidate (no second loop): each trial is one MLflow run under the tuning stage run.
 - `WinnerFirst` makes the first trial of a search the incoming winner (the space's defaults).
-- `TrackedTrials` gives the hypermodel each trial's id and retries an interrupted trial with one run.
+- `TrackedTrials` gives the hypermodel each trial's id and retries an interrupted trial with one run. A trial's
+  run opens when its training starts: a trial whose model cannot even be built leaves no run, only the
+  tuner's own record of the failed trial.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import keras
 import keras_tuner as kt
 
 from training.config import Selection
-from training.fit import FitResult
 from training.model import build_model
 from training.spec import ModelSpec
 from training.split import Split
@@ -54,7 +55,6 @@ class SpecHyperModel(kt.HyperModel):
         # The trial being run and its params as drawn, before building adds values: set by TrackedTrials.
         self.trial_id: str | None = None
         self.trial_params: dict = {}
-        self.last_result: FitResult | None = None
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         keras.utils.set_random_seed(self.seed)
@@ -73,7 +73,6 @@ class SpecHyperModel(kt.HyperModel):
                                     seed=self.seed, params=self.trial_params, model=model,
                                     initial_epoch=int(initial_epoch), callbacks=list(callbacks or []),
                                     keep_model=False)
-        self.last_result = recorded.result
         # The score of the model as trained, like every other candidate (not its best epoch's).
         return {self.selection.metric: recorded.result.score}
 

@@ -22,12 +22,14 @@ def nothing_pending():
     interruption.forget()
 
 
-def test_a_remembered_stop_is_raised_once():
+def test_a_remembered_stop_is_raised_at_every_check_until_forgotten():
     interruption.check()  # nothing pending: nothing happens
     interruption.remember(raise_stop)
     assert interruption.pending()
-    with pytest.raises(Stop):
-        interruption.check()
+    for _ in range(2):  # every thread that trains stops, not only the first to look
+        with pytest.raises(Stop):
+            interruption.check()
+    interruption.forget()
     assert not interruption.pending()
     interruption.check()
 
@@ -64,8 +66,13 @@ def test_an_error_while_a_stop_is_pending_ends_the_run_killed(tracking_uri):
             interruption.remember(raise_stop)
             raise RuntimeError("what pybind11 makes of an exception raised inside TensorFlow's C++")
     assert tracker.get_run(run_id).info.status == "KILLED"
+    with pytest.raises(Stop):  # nor does a run start while a stop is pending
+        with tracker.run("refused"):
+            pass
+    (refused,) = tracker.search("attributes.run_name = 'refused'")
+    assert refused.info.status == "KILLED"
+    interruption.forget()
     with pytest.raises(ValueError), tracker.run("stage") as failed_id:
-        interruption.forget()
         raise ValueError("a plain failure")
     assert tracker.get_run(failed_id).info.status == "FAILED"
 
@@ -86,5 +93,6 @@ def test_a_stop_that_tensorflow_turned_into_a_runtime_error_is_raised_as_itself(
         with pytest.raises(Stop):
             candidates.train_and_record(tracker, stage_run_id, "base", {"kind": "candidate"}, ModelSpec(), None,
                                         Selection("val_accuracy", "max"), seed=0)
+        interruption.forget()  # else the stage run ends KILLED too, as it should in a real stop
     (run,) = tracker.child_runs(stage_run_id)
     assert run.info.status == "KILLED"

@@ -38,8 +38,9 @@ def train_and_record(tracker: Tracker, stage_run_id: str, name: str, tags: dict[
         try:
             result = fit(spec, split, selection, seed=seed, model=model, initial_epoch=initial_epoch,
                          callbacks=[*callbacks, tracker.epoch_logger(run_id), interruption.StopWhenAsked()])
-        except RuntimeError:
-            # A stop raised inside TensorFlow's C++ (building the first network) arrives as a RuntimeError.
+        except Exception:
+            # A stop raised inside TensorFlow's C++ (building the first network) arrives as another error
+            # (a RuntimeError from pybind11): raise the stop itself, so the run ends as interrupted.
             interruption.check()
             raise
         if keep_model:

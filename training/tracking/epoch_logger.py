@@ -13,7 +13,8 @@ from mlflow.entities import Metric
 class EpochLogger(keras.callbacks.Callback):
     """Sends each epoch's logs (losses, metrics, learning rate) to a run with `step` = epoch, 1-based.
 
-    Stateless apart from its target, so Keras Tuner's deep copies of callbacks stay correct.
+    Stateless apart from its target, so a deep copy of it (Keras Tuner copies the callbacks it is given) still
+    logs to the same run.
     """
 
     def __init__(self, client: MlflowClient, run_id: str):

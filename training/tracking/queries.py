@@ -37,6 +37,11 @@ def delete_children(tracker: Tracker, parent_id: str, tags: dict[str, str], unfi
     return len(runs)
 
 
+def recorded_fingerprint(tracker: Tracker, run_id: str) -> str | None:
+    """The data fingerprint a run recorded (the split its stages were trained on)."""
+    return tracker.get_run(run_id).data.tags.get("data.fingerprint")
+
+
 def load_stage_result(tracker: Tracker, stage_run_id: str) -> StageResult:
     return stage_result_from_dict(tracker.load_json(stage_run_id, "stage/result.json"))
 

@@ -25,16 +25,27 @@ def log_no_change(tracker: Tracker, run_id: str, same_as: str) -> None:
     tracker.set_tags(run_id, {"outcome": "no change", "outcome.same_as": same_as})
 
 
-def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
-    """Each stage's best score, and which stage and variant the pipeline ends with."""
+def log_resumed_by(tracker: Tracker, run_id: str, flow_run_id: str) -> None:
+    """The Prefect flow run now working on a resumed pipeline run (a retry, or `run --resume`)."""
+    tracker.set_tags(run_id, {"prefect.flow_run_id": flow_run_id})
+
+
+def log_stage_bests(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
+    """Each stage's best score, on the pipeline run (before promotion, so a failed promotion keeps them)."""
     tracker.log_metrics(run_id, {f"{s.stage}_best_{s.metric}": s.winner.score for s in stages})
+
+
+def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
+    """Which stage and variant the pipeline ends with: it trained, and its promotion is done."""
     last = stages[-1]
     tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": last.stage, "winner.variant": last.winner.name,
                               "winner.run_id": last.winner.run_id})
 
 
-def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.DataFrame, target: str) -> None:
-    """Row counts, class balance, fingerprint, imputation counts, the data set, the preprocessing."""
+def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.DataFrame, target: str,
+              pipeline_run_id: str | None = None) -> None:
+    """Row counts, class balance, fingerprint, imputation counts, the data set, the preprocessing; the pipeline
+    run is tagged with the split's fingerprint (what a later night compares)."""
     tracker.log_params(run_id, {"dataset": split.dataset_name, "source": split.source, "task": split.task,
                                 "target": target, "n_features": split.n_features, "n_classes": split.n_classes,
                                 "fingerprint": split.fingerprint})
@@ -50,6 +61,8 @@ def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.Data
     tracker.log_dict(run_id, split.preprocessor.to_dict(), "preprocessing/preprocessor.json")
     tracker.log_dataset(run_id, source_frame, name=split.dataset_name, source=split.source, target=target,
                         context="source", digest=split.fingerprint)
+    if pipeline_run_id:
+        tracker.set_tags(pipeline_run_id, {"data.fingerprint": split.fingerprint})
 
 
 def log_fit(tracker: Tracker, run_id: str, result: FitResult, selection: Selection) -> None:

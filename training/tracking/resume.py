@@ -6,8 +6,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 
 from training.config import ConfigError
-from training.progress import say
-from training.resume import RecordedPipeline, why_not_resumable
+from training.resume import RecordedPipeline, choose_resume, why_not_resumable, why_not_same_config
 from training.tracking.errors import none_if_missing
 from training.tracking.runs import Tracker, load_json
 
@@ -31,15 +30,16 @@ def recorded_config(tracking_uri: str, run_id: str) -> dict:
             "experiment": client.get_experiment(run.info.experiment_id).name}
 
 
-def check_resumable(tracker: Tracker, run_id: str, config: dict, versions: dict[str, str] | None = None) -> None:
-    """Refuse, with the reason, to resume anything but an unfinished pipeline run of this experiment with the
-    same config, code and libraries."""
+def why_not_resumable_run(tracker: Tracker, run_id: str, config: dict, versions: dict[str, str]) -> str | None:
+    """Why this experiment's pipeline run `run_id` cannot be resumed with `config` and code `versions`, or None.
+    The cheap checks come first; its config is read only when they pass."""
     run = pipeline_run(tracker.client, run_id)
-    recorded = RecordedPipeline(
-        run_id=run_id, experiment_id=run.info.experiment_id, status=run.info.status, tags=run.data.tags,
-        config=tracker.load_json(run_id, "config.json") if tracker.has_artifact(run_id, "config.json") else None)
-    if why := why_not_resumable(recorded, tracker.experiment_id, tracker.experiment_name, config, versions or {}):
-        raise ConfigError(why)
+    recorded = RecordedPipeline(run_id=run_id, experiment_id=run.info.experiment_id, status=run.info.status,
+                                tags=run.data.tags)
+    if why := why_not_resumable(recorded, tracker.experiment_id, tracker.experiment_name, versions):
+        return why
+    stored = tracker.load_json(run_id, "config.json") if tracker.has_artifact(run_id, "config.json") else None
+    return why_not_same_config(run_id, stored, config)
 
 
 def unfinished_pipeline_of(tracker: Tracker, flow_run_id: str | None) -> str | None:
@@ -52,17 +52,7 @@ def unfinished_pipeline_of(tracker: Tracker, flow_run_id: str | None) -> str | N
 
 def pipeline_to_resume(tracker: Tracker, explicit: str | None, flow_run_id: str | None, config: dict,
                        versions: dict[str, str]) -> str | None:
-    """The pipeline run to continue: the one named (refused with the reason if it cannot be), else the one an
-    earlier attempt of this same flow run left unfinished (a retry), when it can be; else None (a new run)."""
-    if explicit:
-        check_resumable(tracker, explicit, config, versions)
-        return explicit
-    retried = unfinished_pipeline_of(tracker, flow_run_id)
-    if not retried:
-        return None
-    try:
-        check_resumable(tracker, retried, config, versions)
-    except ConfigError as why:
-        say(f"not resuming pipeline run {retried} of an earlier attempt: {why}")
-        return None
-    return retried
+    """The pipeline run to continue (training.resume.choose_resume decides): the one named, else the one an
+    earlier attempt of this flow run left unfinished; else None (a new run)."""
+    retried = None if explicit else unfinished_pipeline_of(tracker, flow_run_id)
+    return choose_resume(explicit, retried, lambda run_id: why_not_resumable_run(tracker, run_id, config, versions))

@@ -101,7 +101,9 @@ class Tracker:
                 all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
             run_id = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
         try:
+            interruption.check()  # a stop Python dropped since the last check: this run ends KILLED at once
             yield run_id
+            interruption.check()  # ... or before it would be marked FINISHED
         except Exception:
             self.client.set_terminated(run_id, ended_by_error())
             raise
@@ -118,7 +120,9 @@ class Tracker:
         active = mlflow.start_run(experiment_id=self.experiment_id, run_name=name, parent_run_id=stage_run_id,
                                   tags={**tags, **self.owner_tags()})
         try:
+            interruption.check()
             yield active.info.run_id
+            interruption.check()
         except Exception:
             mlflow.end_run(ended_by_error())
             raise
