@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from training.config import PipelineConfig
@@ -74,3 +76,11 @@ def test_every_variant_builds_with_its_blocks_in_order(grid):
             expected += (["Dropout"] if spec.dropout else []) + ["Dense"] + (
                 ["BatchNormalization"] if spec.batchnorm else []) + ["Activation"]
         assert [type(layer).__name__ for layer in model.layers[1:-1]] == expected, name
+
+
+def test_tuning_retrains_the_best_trial_only_when_it_is_not_the_base():
+    from training.variants import tuning_grid
+
+    best = replace(BASE_SPEC, learning_rate=0.01, epochs=3)  # a trial's budget, not the full epochs
+    assert tuning_grid(BASE_SPEC, best) == {BASE: BASE_SPEC, "best-trial": replace(best, epochs=BASE_SPEC.epochs)}
+    assert tuning_grid(BASE_SPEC, replace(BASE_SPEC, epochs=3)) == {BASE: BASE_SPEC}
