@@ -45,6 +45,15 @@ class Split:
     def rows(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
+    @property
+    def target_scale(self) -> tuple[float, float]:
+        """Mean and standard deviation of the train target (regression), what the network standardizes it by;
+        (0, 1) for classification, and a scale of 1 for a constant target."""
+        if self.task != "regression":
+            return (0.0, 1.0)
+        scale = float(np.std(self.y_train))
+        return (float(np.mean(self.y_train)), scale if scale > 0 else 1.0)
+
     def class_balance(self) -> dict[str, dict[str, int]]:
         """Rows per class label in each split (classification only)."""
         if self.task != "classification":

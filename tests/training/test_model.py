@@ -1,6 +1,6 @@
 import pytest
 
-from training.model import build_model
+from training.model import StandardizedMSE, build_model
 from training.spec import ModelSpec
 
 
@@ -24,10 +24,41 @@ def test_block_order_is_dropout_dense_batchnorm_activation():
     assert model.get_layer("block1_dense").use_bias is False  # batchnorm's beta replaces the bias
 
 
-def test_regression_head_and_loss():
-    model = build_model(ModelSpec(units=(8,)), n_features=4, task="regression")
+def test_regression_head_answers_in_the_targets_units():
+    model = build_model(ModelSpec(units=(8,)), n_features=4, task="regression", target_scale=(150.0, 77.0))
     assert model.output_shape == (None, 1)
-    assert model.loss == "mse"
+    rescale = model.get_layer("to_target_units")
+    assert (rescale.scale, rescale.offset) == (77.0, 150.0)
+    assert isinstance(model.loss, StandardizedMSE) and model.loss.scale == 77.0
+
+
+def test_the_loss_is_the_mse_in_target_units_with_the_standardized_targets_gradient():
+    import numpy as np
+    import tensorflow as tf
+
+    y_true = tf.constant([[100.0], [200.0], [150.0]])
+    y_pred = tf.Variable([[110.0], [180.0], [150.0]])
+    loss = StandardizedMSE(scale=50.0)
+    with tf.GradientTape() as tape:
+        value = loss(y_true, y_pred)
+    gradient = tape.gradient(value, y_pred).numpy()
+    assert float(value) == pytest.approx(np.mean([10.0**2, 20.0**2, 0.0]))  # logged and compared: target units
+    standardized_mse = lambda pred: tf.reduce_mean(tf.square((y_true - pred) / 50.0))  # noqa: E731
+    with tf.GradientTape() as tape:
+        expected = standardized_mse(y_pred)
+    assert gradient == pytest.approx(tape.gradient(expected, y_pred).numpy())  # learnt: the standardized target
+
+
+def test_a_regression_model_saves_and_loads_with_its_loss(tmp_path):
+    import keras
+    import numpy as np
+
+    model = build_model(ModelSpec(units=(4,)), n_features=3, task="regression", target_scale=(10.0, 2.0))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    x = np.ones((2, 3), dtype="float32")
+    assert loaded.loss.scale == 2.0
+    assert np.allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_optimizers():

@@ -71,7 +71,8 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
 
 
 def load_network(model_uri: str) -> keras.Model:
-    return mlflow.keras.load_model(model_uri)
+    """A candidate's network, for inference only (its training loss needs not be rebuilt)."""
+    return mlflow.keras.load_model(model_uri, load_model_kwargs={"compile": False})
 
 
 def load_serving_model(model_uri: str):
