@@ -78,6 +78,11 @@ def print_summary(result) -> None:
         p = result.promotion
         print(f"registered:      {p.model_name} version {p.version} from {p.stage}/{p.variant}, "
               f"{p.test_metric} {p.test_score:.4f} -> {p.alias} ({p.reason})")
+        if p.baselines:
+            compared = ", ".join(f"{name} {score:.4f}" for name, score in p.baselines.items())
+            print(f"baselines:       {p.test_metric} {compared} (same split, same test rows)")
+        for flag in p.flags:
+            print(f"flag:            the network {flag}")
         print(f"load it:         mlflow.pyfunc.load_model('models:/{p.model_name}@champion')")
     print(f"Open the MLflow UI:  {ui_command(result.tracking_uri)}")
 

@@ -89,7 +89,8 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["exp
     winner = choose(candidates, selection, split.fingerprint)
     say(f"stage promotion started: {len(candidates)} candidate(s); best {winner.stage}/{winner.variant} with "
         f"{selection.metric} {winner.score:.4f}")
-    result, card = promote(tracker, pipeline_run_id, config.model_name, winner, split, selection, promotion_lock)
+    result, card = promote(tracker, pipeline_run_id, config.model_name, winner, split, selection, promotion_lock,
+                           config.seed)
     create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{result.version}")
     say(f"stage promotion finished: {config.model_name} version {result.version} is {result.alias}: {result.reason}")
     return result

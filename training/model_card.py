@@ -5,7 +5,9 @@ from __future__ import annotations
 
 def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, str], metric: str, val_score: float,
                test_metric: str, test_score: float, param_count: int, diagnosis: dict[str, str], data: dict,
-               pipeline_run_id: str, candidate_run_id: str, champion: dict | None, decision: str) -> str:
+               pipeline_run_id: str, candidate_run_id: str, champion: dict | None, decision: str,
+               baselines: dict[str, float] | None = None, baseline_models: dict[str, str] | None = None,
+               flags: list[str] | None = None) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(spec_params.items()))
     balance = data.get("class_balance") or {}
     balance_text = "\n".join(f"- {split}: {counts}" for split, counts in balance.items()) or "- (regression)"
@@ -14,6 +16,9 @@ def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, st
                       f"{test_metric} {test_score:.4f} against {champion['test_score']:.4f}.")
     else:
         comparison = "There was no champion before it."
+    baseline_rows = "\n".join(f"| {name}: {(baseline_models or {}).get(name, '')} | {score:.4f} |"
+                               for name, score in (baselines or {}).items())
+    flag_text = "".join(f"\n\n**Flag:** {flag}." for flag in flags or [])
     return f"""# {name}: {stage}/{variant}
 
 **Decision:** {decision}. {comparison}
@@ -23,6 +28,14 @@ def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, st
 | --- | --- | --- |
 | validation (selection) | {metric} | {val_score:.4f} |
 | test (once, after selection) | {test_metric} | {test_score:.4f} |
+
+## Baselines
+Fitted on the same train rows, scored on the same test rows: is the network worth having?
+
+| model | {test_metric} |
+| --- | --- |
+| this network | {test_score:.4f} |
+{baseline_rows}{flag_text}
 
 ## Data
 - data set: {data.get('dataset')} ({data.get('source')}), task {data.get('task')}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from training.config import Selection
 from training.selection import select_winner
@@ -33,12 +33,17 @@ def choose(candidates: list[Candidate], selection: Selection, fingerprint: str) 
 
 
 def decide(test_score: float, champion_score: float | None, selection: Selection,
-           champion_unscorable: str | None = None) -> tuple[str, str]:
+           champion_unscorable: str | None = None, dummy_score: float | None = None) -> tuple[str, str]:
     """(alias, reason): the first model and any model strictly better on the same test rows become champion.
 
-    A champion that cannot score today's test rows at all (another schema or task under the same model
-    name) cannot serve this data either, so the new model replaces it, and the reason says why.
+    A model no better than the dummy baseline (the majority class, the mean) never does: it learnt nothing a
+    constant does not know. A champion that cannot score today's test rows at all (another schema or task
+    under the same model name) cannot serve this data either, so the new model replaces it, and the reason
+    says why.
     """
+    if dummy_score is not None and not selection.better(test_score, dummy_score):
+        return CHALLENGER, (f"does not beat the dummy baseline on the test split ({test_score:.4f} vs "
+                            f"{dummy_score:.4f}): never champion")
     if champion_unscorable:
         return CHAMPION, f"the champion cannot score this data ({champion_unscorable})"
     if champion_score is None:
@@ -68,6 +73,8 @@ class PromotionResult:
     candidate_run_id: str
     stage: str
     variant: str
+    baselines: dict[str, float] = field(default_factory=dict)  # baseline name -> its score on test_metric
+    flags: list[str] = field(default_factory=list)  # what a person should know, e.g. a simpler model is as good
 
 
 def metric_on_test(selection_metric: str) -> str:
@@ -75,10 +82,21 @@ def metric_on_test(selection_metric: str) -> str:
     return "test_" + selection_metric.removeprefix("val_")
 
 
+def baseline_flags(test_score: float, baselines: dict[str, float], selection: Selection) -> list[str]:
+    """The baselines the network does not beat, said plainly (the dummy one also keeps it from `champion`)."""
+    return [f"does not beat the {name} baseline on the test split ({test_score:.4f} vs {score:.4f})"
+            for name, score in baselines.items() if not selection.better(test_score, score)]
+
+
 def version_tags(winner: Candidate, selection: Selection, test_score: float, pipeline_run_id: str,
-                 candidate_tags: dict[str, str]) -> dict[str, object]:
-    """What a registered version says of itself: its scores, lineage, data and the winner's diagnosis."""
-    return {selection.metric: winner.score, metric_on_test(selection.metric): test_score, "stage": winner.stage,
+                 candidate_tags: dict[str, str], baselines: dict[str, float] | None = None) -> dict[str, object]:
+    """What a registered version says of itself: its scores, the baselines' beside them, lineage, data and the
+    winner's diagnosis."""
+    test_metric = metric_on_test(selection.metric)
+    compared = {f"baseline.{name}.{test_metric}": score for name, score in (baselines or {}).items()}
+    compared.update({f"baseline.{name}.beaten": str(selection.better(test_score, score)).lower()
+                     for name, score in (baselines or {}).items()})
+    return {**compared, selection.metric: winner.score, test_metric: test_score, "stage": winner.stage,
             "variant": winner.variant, "data.fingerprint": winner.fingerprint, "pipeline.run_id": pipeline_run_id,
             "candidate.run_id": winner.run_id, "param_count": winner.param_count,
             "selection.metric": selection.metric, "selection.direction": selection.direction,
@@ -88,8 +106,13 @@ def version_tags(winner: Candidate, selection: Selection, test_score: float, pip
 def result_from_version(model_name: str, version: str, tags: dict[str, str], aliases: list[str]) -> PromotionResult:
     """What an earlier attempt promoted, read back from the version it registered (its tags, its alias)."""
     test_metric = metric_on_test(tags.get("selection.metric", "val_score"))
+    baselines = {key.split(".")[1]: float(value) for key, value in tags.items()
+                 if key.startswith("baseline.") and key.endswith(f".{test_metric}")}
+    test_score = float(tags.get(test_metric, "nan"))
+    selection = Selection(tags.get("selection.metric", "val_score"), tags.get("selection.direction", "max"))
     return PromotionResult(model_name=model_name, version=version, alias=aliases[0] if aliases else "none",
                            reason="registered by an earlier attempt", test_metric=test_metric,
-                           test_score=float(tags.get(test_metric, "nan")), champion_version=None,
+                           test_score=test_score, champion_version=None,
                            champion_score=None, candidate_run_id=tags.get("candidate.run_id", ""),
-                           stage=tags.get("stage", ""), variant=tags.get("variant", ""))
+                           stage=tags.get("stage", ""), variant=tags.get("variant", ""), baselines=baselines,
+                           flags=baseline_flags(test_score, baselines, selection))

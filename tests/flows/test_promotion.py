@@ -61,6 +61,16 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
     assert {"stage", "variant", "param_count", "candidate.run_id", "diagnosis.regime", "diagnosis.advice"} <= set(tags)
     assert "## Scores" in version.description and split.fingerprint in version.description
     assert [(m.alias, m.to_version) for m in registry.history()] == [("champion", "1")]
+    # Beside the network: the dummy and linear baselines on the same test rows, on the promotion run, the
+    # version's tags and its card; the network beats the dummy (else it would not be champion).
+    baselines = promotion.baselines
+    assert set(baselines) == {"dummy", "linear"} and baselines["dummy"] < promotion.test_score
+    assert float(tags["baseline.dummy.test_accuracy"]) == pytest.approx(baselines["dummy"])
+    assert tags["baseline.dummy.beaten"] == "true"
+    assert "## Baselines" in version.description and "LogisticRegression" in version.description
+    promotion_run = pipeline.client.get_run(version.run_id)
+    assert promotion_run.data.metrics["linear_test_accuracy"] == pytest.approx(baselines["linear"])
+    assert promotion_run.data.params["baseline.dummy"] == "DummyClassifier(most_frequent)"
 
     champion = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion")
     predictions = champion.predict(split.test_frame.drop(columns=["target"]))

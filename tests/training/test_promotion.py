@@ -47,3 +47,26 @@ def test_the_champion_is_rescored_unless_measured_on_this_split():
     assert recorded_champion_score(tags, "f1", "test_accuracy") == 0.93
     assert recorded_champion_score(tags, "f2", "test_accuracy") is None
     assert recorded_champion_score(tags, "f1", "test_loss") is None
+
+
+def test_a_network_no_better_than_the_dummy_baseline_is_never_champion():
+    alias, reason = decide(0.30, None, ACC, dummy_score=0.30)  # first model, but a constant does as well
+    assert alias == "challenger" and "does not beat the dummy baseline" in reason and "never champion" in reason
+    assert decide(0.90, 0.80, ACC, champion_unscorable="schema", dummy_score=0.95)[0] == "challenger"
+    assert decide(0.31, None, ACC, dummy_score=0.30)[0] == "champion"
+    assert decide(900.0, None, LOSS, dummy_score=1000.0)[0] == "champion"
+
+
+def test_baselines_the_network_does_not_beat_are_flagged_and_recorded_on_the_version():
+    from training.promotion import baseline_flags, result_from_version, version_tags
+
+    baselines = {"dummy": 0.10, "linear": 0.96}
+    flags = baseline_flags(0.94, baselines, ACC)
+    assert flags == ["does not beat the linear baseline on the test split (0.9400 vs 0.9600)"]
+    tags = {k: str(v) for k, v in version_tags(candidate("a", 0.95), ACC, 0.94, "p1", {"diagnosis.regime": "good"},
+                                               baselines).items()}
+    assert (tags["baseline.dummy.test_accuracy"], tags["baseline.linear.test_accuracy"]) == ("0.1", "0.96")
+    assert (tags["baseline.dummy.beaten"], tags["baseline.linear.beaten"]) == ("true", "false")
+    # What an earlier attempt registered is read back with its baselines and flags.
+    found = result_from_version("m", "3", tags, ["challenger"])
+    assert found.baselines == baselines and found.flags == flags and found.test_score == 0.94

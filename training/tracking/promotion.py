@@ -10,6 +10,7 @@ from dataclasses import asdict
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from training.baselines import DUMMY, score_baselines
 from training.config import Selection
 from training.data import DataError
 from training.evaluation import score_predictions
@@ -19,6 +20,7 @@ from training.promotion import (
     CHAMPION,
     Candidate,
     PromotionResult,
+    baseline_flags,
     decide,
     metric_on_test,
     recorded_champion_score,
@@ -36,9 +38,9 @@ PromotionLock = Callable[[str], contextlib.AbstractContextManager]
 
 
 def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Candidate, split: Split,
-            selection: Selection, lock: PromotionLock) -> tuple[PromotionResult, str]:
-    """Register `winner` in a promotion run under the pipeline run and gate `champion`; returns the result
-    and the model card."""
+            selection: Selection, lock: PromotionLock, seed: int) -> tuple[PromotionResult, str]:
+    """Register `winner` in a promotion run under the pipeline run and gate `champion`, beside the dummy and
+    linear baselines fitted on the same split (with `seed`); returns the result and the model card."""
     registry = Registry(tracker.client, model_name)
     metric, test_metric = selection.metric.removeprefix("val_"), metric_on_test(selection.metric)
     raw_test = split.test_frame.drop(columns=[split.preprocessor.target])
@@ -50,12 +52,16 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
                                         predict_frame(network, split.preprocessor, raw_test.head(5)))
         # Scored through the very artifact that is registered, on raw rows, like the champion below.
         test_score = score_predictions(load_serving_model(serving_uri).predict(raw_test), truth, split.task, metric)
+        baselines = score_baselines(split, selection, seed)
+        flags = baseline_flags(test_score, baselines.scores, selection)
+        tracker.log_metrics(run_id, {f"{name}_{test_metric}": score for name, score in baselines.scores.items()})
+        tracker.log_params(run_id, {f"baseline.{name}": model for name, model in baselines.descriptions.items()})
         # Reading the champion, deciding and moving the alias is one step: another pipeline promoting the
         # same model waits here, then compares with whatever is champion by then.
         with lock(model_name):
             champion = registry.version_by_alias(CHAMPION)
             champion_score, unscorable = champion_on_test(registry, champion, split, raw_test, truth, test_metric)
-            alias, reason = decide(test_score, champion_score, selection, unscorable)
+            alias, reason = decide(test_score, champion_score, selection, unscorable, baselines.scores[DUMMY])
             source = tracker.get_run(winner.run_id)
             card = model_card(
                 name=model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
@@ -65,17 +71,19 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
                 candidate_run_id=winner.run_id,
                 champion={"version": champion.version, "test_score": champion_score}
                 if champion is not None and champion_score is not None else None,
-                decision=f"{alias} ({reason})")
+                decision=f"{alias} ({reason})", baselines=baselines.scores,
+                baseline_models=baselines.descriptions, flags=flags)
             tracker.log_text(run_id, card, "model_card.md")
             version, _ = registry.promote(
-                serving_uri, run_id, version_tags(winner, selection, test_score, pipeline_run_id, source.data.tags),
+                serving_uri, run_id, version_tags(winner, selection, test_score, pipeline_run_id, source.data.tags,
+                                                baselines.scores),
                 card, alias, reason,
                 details={test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
         result = PromotionResult(model_name=model_name, version=version, alias=alias, reason=reason,
                                  test_metric=test_metric, test_score=test_score,
                                  champion_version=str(champion.version) if champion is not None else None,
                                  champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
-                                 variant=winner.variant)
+                                 variant=winner.variant, baselines=baselines.scores, flags=flags)
         tracker.set_tags(run_id, {"registered.version": version, "registered.alias": alias,
                                   "registered.reason": reason, "mlflow.note.content": card})
         tracker.log_metrics(run_id, {test_metric: test_score})

@@ -1,0 +1,72 @@
+"""Sanity baselines: is the network worth having? A dummy model (the majority class, or the mean) and a
+linear model (logistic or ridge regression, scikit-learn's) are fitted on the same split as the network and
+scored on the same test rows with the same metric. Pure: no MLflow, no Prefect.
+
+A network that does not beat the dummy has learnt nothing a constant does not know: it may not take
+`champion`. One that does not beat the linear model is flagged: a simpler model would serve as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from training.config import Selection
+from training.evaluation import PROBA_PREFIX, score_predictions
+from training.split import Split
+
+DUMMY, LINEAR = "dummy", "linear"
+
+
+@dataclass(frozen=True)
+class BaselineScores:
+    """Test scores of the baselines on the selection metric's test twin, and how the network compares."""
+
+    metric: str  # e.g. test_accuracy
+    scores: dict[str, float]  # baseline name -> test score
+    descriptions: dict[str, str]  # baseline name -> what it is, e.g. "DummyClassifier(most_frequent)"
+
+    def beaten_by(self, score: float, selection: Selection) -> dict[str, bool]:
+        """Whether a test score is strictly better than each baseline's."""
+        return {name: selection.better(score, baseline) for name, baseline in self.scores.items()}
+
+
+def baseline_models(task: str, seed: int) -> dict[str, object]:
+    if task == "classification":
+        return {DUMMY: DummyClassifier(strategy="most_frequent"),
+                LINEAR: LogisticRegression(max_iter=2000, random_state=seed)}
+    return {DUMMY: DummyRegressor(strategy="mean"), LINEAR: Ridge(alpha=1.0)}
+
+
+def describe(model) -> str:
+    strategy = getattr(model, "strategy", None)
+    return f"{type(model).__name__}({strategy})" if strategy else type(model).__name__
+
+
+def predictions(model, split: Split) -> pd.DataFrame:
+    """Test-row predictions in the served model's format: `prediction` in the original labels or units, and
+    `proba_<class>` for classification, so the same scoring compares them."""
+    if split.task == "regression":
+        return pd.DataFrame({"prediction": model.predict(split.x_test).astype("float64")})
+    proba = np.zeros((len(split.x_test), split.n_classes))
+    proba[:, model.classes_] = model.predict_proba(split.x_test)  # a class absent from train keeps 0
+    out = pd.DataFrame({"prediction": split.preprocessor.decode_target(proba.argmax(axis=1))})
+    for i, label in enumerate(split.preprocessor.classes):
+        out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
+    return out
+
+
+def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineScores:
+    """Fit each baseline on the train rows and score it on the raw test rows' truth, as the network is."""
+    metric = selection.metric.removeprefix("val_")
+    truth = split.test_frame[split.preprocessor.target]
+    scores, descriptions = {}, {}
+    for name, model in baseline_models(split.task, seed).items():
+        model.fit(split.x_train, split.y_train)
+        scores[name] = score_predictions(predictions(model, split), truth, split.task, metric)
+        descriptions[name] = describe(model)
+    return BaselineScores(metric=f"test_{metric}", scores=scores, descriptions=descriptions)
