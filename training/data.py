@@ -13,16 +13,15 @@ import numpy as np
 import pandas as pd
 
 from training.config import BUNDLED_DATASETS
+from training.data_error import DataError, plain
+
+__all__ = ["DataError", "Dataset", "load_dataset", "read_table", "validate_table", "infer_task", "plain"]
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 # A target with at most this many distinct integer values is read as classes when the task is `auto`.
 MAX_AUTO_CLASSES = 20
 BINARY_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"%PDF")
-
-
-class DataError(ValueError):
-    """Input data that cannot be used; the message says what is wrong and where."""
 
 
 @dataclass(frozen=True)
@@ -174,11 +173,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
         raise DataError(f"{path}: not a readable Parquet file: {error}") from error
-
-
-def plain(value):
-    """A numpy scalar as the Python value a user would write (1, not np.int64(1))."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def _columns(frame: pd.DataFrame) -> list[str]:

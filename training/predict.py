@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.data import DataError
+from training.data_error import DataError
 from training.evaluation import PROBA_PREFIX
 from training.preprocessing import Preprocessor
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data import DataError, plain
+from training.data_error import DataError, plain
 
 
 def _is_numeric(values: pd.Series) -> bool:

@@ -4,6 +4,7 @@ promotes registers a model of its own, so the tests pass alone and in any order.
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.request
@@ -157,6 +158,29 @@ def test_predict_cli_names_an_unscorable_row(env, tmp_path, capsys):
     assert code == 2
     assert "column 'pixel_0_1' is not a finite number in row(s) 2" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.e2e
+def test_the_champion_predicts_in_an_environment_of_its_own_requirements_only(env, tmp_path):
+    """As a serving team checks a model before deploying it: MLflow builds a fresh virtualenv (uv) from the
+    model's own requirements.txt, with no checkout and no pipeline installed, and predicts raw rows there."""
+    pipeline, _, split = env
+    rows = split.test_frame.drop(columns=["target"]).head(5)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    bin_dir = os.path.dirname(sys.executable)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment.update(MLFLOW_TRACKING_URI=pipeline.uri,
+                       PATH=bin_dir + os.pathsep + os.environ["PATH"])  # uv, as from an activated venv
+    done = subprocess.run(
+        [os.path.join(bin_dir, "mlflow"), "models", "predict", "-m", f"models:/{pipeline.model_name}@champion",
+         "-i", str(tmp_path / "rows.csv"), "-t", "csv", "-o", str(tmp_path / "out.json"), "--env-manager", "uv"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # A new environment (MLflow makes one per call, in a temporary folder), TensorFlow installed into it.
+    assert "virtualenv_envs/mlflow-" in done.stderr and "+ tensorflow==" in done.stderr, done.stderr[-3000:]
+    served = pd.DataFrame(json.loads((tmp_path / "out.json").read_text())["predictions"])
+    here = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion").predict(rows)
+    pd.testing.assert_frame_equal(served, here, check_dtype=False)
 
 
 def test_the_champion_serves_with_mlflow_models_serve(env, processes):

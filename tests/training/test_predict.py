@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -61,3 +63,30 @@ def test_the_serving_pyfunc_matches_and_ships_its_preprocessing(trained, trackin
     assert tracker.client.get_run(run_id).info.status == "FINISHED"
     served = mlflow.pyfunc.load_model(uri).predict(raw)
     pd.testing.assert_frame_equal(served, predict_frame(model, split.preprocessor, raw))
+
+
+def test_the_served_modules_suffice_on_their_own(tmp_path):
+    """What the registered model carries as its code imports nothing else of the project, nor the pipeline's
+    own libraries: it loads where only the model's requirements are installed."""
+    import subprocess
+    import sys
+
+    from training.tracking.models import SERVED_MODULES, served_code
+
+    code = served_code(tmp_path).parent
+    check = f"""
+import runpy, sys
+SERVED = {SERVED_MODULES!r}
+sys.path.insert(0, {str(code)!r})
+import training.predict, training.preprocessing
+assert training.__file__.startswith({str(code)!r}), training.__file__
+runpy.run_path({str(Path(__file__).resolve().parents[2] / "training" / "serving_model.py")!r})
+loaded = sorted(m for m in sys.modules if m.startswith("training."))
+served = sorted("training." + n.removesuffix(".py") for n in SERVED if n != "__init__.py")
+assert set(loaded) <= set(served), loaded
+assert not [m for m in ("prefect", "training.config") if m in sys.modules]
+print("only the served modules")
+"""
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "only the served modules"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import warnings
 from importlib import metadata
@@ -24,6 +25,11 @@ from training.tracking.runs import Tracker
 # Packages a served model needs; given explicitly because inferring them re-imports TensorFlow in a
 # subprocess and costs 6-9 s per logged model with MLflow 3.17; explicit ones cost ~0.1 s.
 MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
+# The modules of `training` the served model runs (training.serving_model and what it imports), carried with the
+# model as its code, so that it loads where nothing but its requirements is installed: no checkout, no pipeline.
+# tests/training/test_predict.py checks that they suffice on their own.
+SERVED_MODULES = ("__init__.py", "runtime.py", "data_error.py", "evaluation.py", "predict.py", "preprocessing.py")
+TRAINING_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def model_requirements() -> list[str]:
@@ -64,10 +70,19 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
         warnings.filterwarnings("ignore", message=".*input example was not provided.*")
         info = mlflow.pyfunc.log_model(
-            name="serving_model", python_model=serving.__file__,
+            name="serving_model", python_model=serving.__file__, code_paths=[str(served_code(Path(folder)))],
             artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
             signature=signature, pip_requirements=model_requirements())
     return info.model_uri
+
+
+def served_code(folder: Path) -> Path:
+    """A `training` package of only the SERVED_MODULES, made in `folder`, for the model's code_paths."""
+    package = folder / "code" / "training"
+    package.mkdir(parents=True)
+    for name in SERVED_MODULES:
+        shutil.copyfile(TRAINING_PACKAGE / name, package / name)
+    return package
 
 
 def load_network(model_uri: str) -> keras.Model:
