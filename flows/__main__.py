@@ -83,7 +83,7 @@ def print_summary(result) -> None:
             print(f"baselines:       {p.test_metric} {compared} (same split, same test rows)")
         for flag in p.flags:
             print(f"flag:            the network {flag}")
-        print(f"load it:         mlflow.pyfunc.load_model('models:/{p.model_name}@champion')")
+        print(f"load it:         mlflow.pyfunc.load_model('models:/{p.model_name}@{p.alias}')")
     print(f"Open the MLflow UI:  {ui_command(result.tracking_uri)}")
 
 

@@ -28,18 +28,20 @@ class BaselineScores:
 
     metric: str  # e.g. test_accuracy
     scores: dict[str, float]  # baseline name -> test score
-    descriptions: dict[str, str]  # baseline name -> what it is, e.g. "DummyClassifier(most_frequent)"
+    descriptions: dict[str, str]  # baseline name -> what it is, e.g. "DummyClassifier(prior)"
 
     def beaten_by(self, score: float, selection: Selection) -> dict[str, bool]:
         """Whether a test score is strictly better than each baseline's."""
         return {name: selection.better(score, baseline) for name, baseline in self.scores.items()}
 
 
-def baseline_models(task: str, seed: int) -> dict[str, object]:
+def baseline_models(task: str, seed: int, metric: str) -> dict[str, object]:
+    """The dummy is the best constant for the metric: the class priors (the majority class for accuracy, and
+    honest probabilities for log loss), the mean for squared error, the median for absolute error."""
     if task == "classification":
-        return {DUMMY: DummyClassifier(strategy="most_frequent"),
+        return {DUMMY: DummyClassifier(strategy="prior"),
                 LINEAR: LogisticRegression(max_iter=2000, random_state=seed)}
-    return {DUMMY: DummyRegressor(strategy="mean"), LINEAR: Ridge(alpha=1.0)}
+    return {DUMMY: DummyRegressor(strategy="median" if metric == "mae" else "mean"), LINEAR: Ridge(alpha=1.0)}
 
 
 def describe(model) -> str:
@@ -65,7 +67,7 @@ def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineSc
     metric = selection.metric.removeprefix("val_")
     truth = split.test_frame[split.preprocessor.target]
     scores, descriptions = {}, {}
-    for name, model in baseline_models(split.task, seed).items():
+    for name, model in baseline_models(split.task, seed, metric).items():
         model.fit(split.x_train, split.y_train)
         scores[name] = score_predictions(predictions(model, split), truth, split.task, metric)
         descriptions[name] = describe(model)

@@ -44,8 +44,11 @@ class StandardizedMSE(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = keras.ops.cast(keras.ops.reshape(y_true, keras.ops.shape(y_pred)), y_pred.dtype)
-        standardized = keras.ops.mean(keras.ops.square((y_true - y_pred) / self.scale), axis=-1)
-        return standardized + keras.ops.stop_gradient(standardized * (self.scale**2 - 1.0))
+        mse = keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+        standardized = mse / self.scale**2
+        # Value: mse exactly (the bracket is exactly 0, added last so no rounding loses mse); gradient: the
+        # standardized loss's alone.
+        return keras.ops.stop_gradient(mse) + (standardized - keras.ops.stop_gradient(standardized))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "scale": self.scale}

@@ -36,10 +36,11 @@ def decide(test_score: float, champion_score: float | None, selection: Selection
            champion_unscorable: str | None = None, dummy_score: float | None = None) -> tuple[str, str]:
     """(alias, reason): the first model and any model strictly better on the same test rows become champion.
 
-    A model no better than the dummy baseline (the majority class, the mean) never does: it learnt nothing a
-    constant does not know. A champion that cannot score today's test rows at all (another schema or task
-    under the same model name) cannot serve this data either, so the new model replaces it, and the reason
-    says why.
+    A model no better than the dummy baseline (the best constant) never does: it learnt nothing a constant
+    does not know. That is checked first, so such a model leaves even a champion that cannot score today's
+    rows in place: a broken champion is for a person to replace, not for a model worse than a constant. A
+    champion that cannot score today's test rows at all (another schema or task under the same model name)
+    cannot serve this data either, so a sound new model replaces it, and the reason says why.
     """
     if dummy_score is not None and not selection.better(test_score, dummy_score):
         return CHALLENGER, (f"does not beat the dummy baseline on the test split ({test_score:.4f} vs "

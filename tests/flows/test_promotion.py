@@ -71,7 +71,7 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
     assert "## Baselines" in version.description and "LogisticRegression" in version.description
     promotion_run = pipeline.client.get_run(version.run_id)
     assert promotion_run.data.metrics["linear_test_accuracy"] == pytest.approx(baselines["linear"])
-    assert promotion_run.data.params["baseline.dummy"] == "DummyClassifier(most_frequent)"
+    assert promotion_run.data.params["baseline.dummy"] == "DummyClassifier(prior)"
 
     champion = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion")
     predictions = champion.predict(split.test_frame.drop(columns=["target"]))

@@ -96,3 +96,10 @@ def test_a_seeded_model_ignores_what_other_code_draws_from_python_random():
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     other = build_model(spec, 5, "classification", 3, seed=8).get_weights()
     assert not np.array_equal(first[0], other[0])
+
+
+def test_the_loss_keeps_its_value_for_a_target_of_tiny_spread():
+    import numpy as np
+
+    value = float(StandardizedMSE(scale=1e-5)(np.array([[1e-5]], "float32"), np.array([[3e-5]], "float32")))
+    assert value == pytest.approx(4e-10, rel=1e-3)  # not rounded to 0 by a (scale² - 1) factor

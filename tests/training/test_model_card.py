@@ -36,8 +36,8 @@ def test_the_comparison_with_the_champion_and_a_regression_card():
 
 def test_the_card_sets_the_network_beside_its_baselines_and_flags_a_simpler_model_as_good():
     card = model_card(**CARD, baselines={"dummy": 0.1, "linear": 0.97},
-                      baseline_models={"dummy": "DummyClassifier(most_frequent)", "linear": "LogisticRegression"},
+                      baseline_models={"dummy": "DummyClassifier(prior)", "linear": "LogisticRegression"},
                       flags=["does not beat the linear baseline on the test split (0.9651 vs 0.9700)"])
-    assert ("| this network | 0.9651 |\n| dummy: DummyClassifier(most_frequent) | 0.1000 |\n"
+    assert ("| this network | 0.9651 |\n| dummy: DummyClassifier(prior) | 0.1000 |\n"
             "| linear: LogisticRegression | 0.9700 |") in card
     assert "**Flag:** does not beat the linear baseline on the test split (0.9651 vs 0.9700)." in card
