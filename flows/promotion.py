@@ -74,15 +74,19 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 @flow(name="promotion")
 def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["experiment"],
-                    tracking_uri: str | None = None, model_name: str | None = None) -> PromotionResult:
-    """Register the best candidate of a pipeline run (default: the latest that trained) and gate `champion`."""
+                    tracking_uri: str | None = None, model_name: str | None = None,
+                    min_improvement: float | None = None,
+                    min_relative_improvement: float | None = None) -> PromotionResult:
+    """Register the best candidate of a pipeline run (default: the latest that trained) and gate `champion`;
+    the model name and the gate's margins default to the pipeline run's config."""
     tracker = connect(PipelineConfig(experiment=experiment, tracking_uri=tracking_uri))
     pipeline_run_id = pipeline_run_id or latest_pipeline_run(tracker)
     if not pipeline_run_id:
         raise ValueError(f"experiment {experiment!r} has no finished pipeline run to promote from")
     config = PipelineConfig(**tracker.load_json(pipeline_run_id, "config.json"))
-    if model_name:
-        config = config.model_copy(update={"model_name": model_name})
+    overrides = {"model_name": model_name, "min_improvement": min_improvement,
+                 "min_relative_improvement": min_relative_improvement}
+    config = PipelineConfig(**{**config.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
     split = prepare_data(config).split
     selection = config.selection(split.task)
     candidates = pipeline_candidates(tracker, pipeline_run_id, selection.metric)
@@ -90,7 +94,7 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["exp
     say(f"stage promotion started: {len(candidates)} candidate(s); best {winner.stage}/{winner.variant} with "
         f"{selection.metric} {winner.score:.4f}")
     result, card = promote(tracker, pipeline_run_id, config.model_name, winner, split, selection, promotion_lock,
-                           config.seed)
+                           config.seed, config.gate)
     create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{result.version}")
     say(f"stage promotion finished: {config.model_name} version {result.version} is {result.alias}: {result.reason}")
     return result

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from training.spec import SCHEDULE_VARIANTS
 
@@ -61,6 +70,16 @@ class Selection:
         if math.isnan(b):
             return True
         return a > b if self.direction == "max" else a < b
+
+
+@dataclass(frozen=True)
+class Gate:
+    """How much better than the champion, on the selection metric's test twin, a new model must be to replace
+    it: by at least `min_absolute` in the metric's units and by `min_relative` of the champion's score. Zero
+    for both means better by any amount; a tie keeps the champion."""
+
+    min_absolute: float = 0.0
+    min_relative: float = 0.0
 
 
 def redact_uri(uri: str | None) -> str | None:
@@ -148,6 +167,13 @@ class PipelineConfig(BaseModel):
                                                    "give the same metrics to the last digit (slower).")
     force: bool = Field(False, description="Train even when data, code and config match the last finished "
                                            "pipeline run.")
+    min_improvement: NonNegativeFloat = Field(
+        0.0, description="Promotion gate: how much better than the champion, in the selection metric's units on "
+                         "the test split, a new model must be to take `champion` (e.g. 0.01 accuracy); 0: any.",
+        json_schema_extra={"metavar": "X"})
+    min_relative_improvement: NonNegativeFloat = Field(
+        0.0, description="Promotion gate: the same, as a share of the champion's score (0.02: 2% better); 0: any.",
+        json_schema_extra={"metavar": "F"})
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
                                                    "checkout.", json_schema_extra={"metavar": "PATH"})
 
@@ -212,6 +238,10 @@ class PipelineConfig(BaseModel):
     @property
     def fractions(self) -> tuple[float, float, float]:
         return (self.train_fraction, self.val_fraction, self.test_fraction)
+
+    @property
+    def gate(self) -> Gate:
+        return Gate(min_absolute=self.min_improvement, min_relative=self.min_relative_improvement)
 
     def selection(self, task: str) -> Selection:
         """The metric and direction that pick winners for `task` (known once the data is loaded)."""

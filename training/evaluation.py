@@ -7,6 +7,14 @@ import numpy as np
 import pandas as pd
 
 PROBA_PREFIX = "proba_"
+# The name MLflow's evaluation gives each selection metric (without `val_`), per task: what the gate compares.
+EVALUATION_METRICS = {("classification", "accuracy"): "accuracy_score", ("classification", "loss"): "log_loss",
+                      ("regression", "loss"): "mean_squared_error", ("regression", "mae"): "mean_absolute_error"}
+
+
+def evaluation_metric(task: str, selection_metric: str) -> str:
+    """val_accuracy -> accuracy_score, val_loss -> log_loss or mean_squared_error: MLflow's evaluation name."""
+    return EVALUATION_METRICS[(task, selection_metric.removeprefix("val_"))]
 
 
 def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, metric: str) -> float:

@@ -7,7 +7,7 @@ def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, st
                test_metric: str, test_score: float, param_count: int, diagnosis: dict[str, str], data: dict,
                pipeline_run_id: str, candidate_run_id: str, champion: dict | None, decision: str,
                baselines: dict[str, float] | None = None, baseline_models: dict[str, str] | None = None,
-               flags: list[str] | None = None) -> str:
+               flags: list[str] | None = None, evaluation: dict[str, float] | None = None) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(spec_params.items()))
     balance = data.get("class_balance") or {}
     balance_text = "\n".join(f"- {split}: {counts}" for split, counts in balance.items()) or "- (regression)"
@@ -19,6 +19,7 @@ def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, st
     baseline_rows = "\n".join(f"| {name}: {(baseline_models or {}).get(name, '')} | {score:.4f} |"
                                for name, score in (baselines or {}).items())
     flag_text = "".join(f"\n\n**Flag:** {flag}." for flag in flags or [])
+    evaluation_rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in (evaluation or {}).items())
     return f"""# {name}: {stage}/{variant}
 
 **Decision:** {decision}. {comparison}
@@ -28,6 +29,14 @@ def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, st
 | --- | --- | --- |
 | validation (selection) | {metric} | {val_score:.4f} |
 | test (once, after selection) | {test_metric} | {test_score:.4f} |
+
+## Evaluation on the test split
+By `mlflow.models.evaluate`; every metric, the plots (confusion matrix, ROC and precision-recall curves, or
+residuals) and the evaluation table are on the promotion run.
+
+| metric | value |
+| --- | --- |
+{evaluation_rows}
 
 ## Baselines
 Fitted on the same train rows, scored on the same test rows: is the network worth having?

@@ -10,10 +10,10 @@ from training.evaluation import PROBA_PREFIX
 from training.preprocessing import Preprocessor
 
 
-def check_scorable(frame: pd.DataFrame, preprocessor: Preprocessor) -> None:
+def check_scorable(frame: pd.DataFrame, numeric: list[str]) -> None:
     """Name the rows that cannot be scored (text in a numeric column, infinite values) instead of dropping them."""
     problems = []
-    for column in preprocessor.numeric:
+    for column in numeric:
         if column not in frame.columns:
             continue
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -26,12 +26,17 @@ def check_scorable(frame: pd.DataFrame, preprocessor: Preprocessor) -> None:
         raise DataError("cannot score these rows: " + "; ".join(problems) + " (rows count from 1, after the header)")
 
 
+def as_numbers(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+    """`frame` with its `numeric` columns as float64, the type the served model declares for them: a column of
+    whole numbers in a file (int64) meets it too, and a row that is no number is named, not dropped."""
+    check_scorable(frame, numeric)
+    return frame.assign(**{c: pd.to_numeric(frame[c]).astype("float64") for c in numeric if c in frame.columns})
+
+
 def predict_frame(model, preprocessor: Preprocessor, frame: pd.DataFrame) -> pd.DataFrame:
     """One output row per input row: `prediction` (original labels) and `proba_<class>` for classification."""
     frame = frame.drop(columns=[preprocessor.target], errors="ignore").reset_index(drop=True)
-    check_scorable(frame, preprocessor)
-    numeric = {c: pd.to_numeric(frame[c]) for c in preprocessor.numeric if c in frame.columns}
-    x, _ = preprocessor.transform(frame.assign(**numeric))
+    x, _ = preprocessor.transform(as_numbers(frame, preprocessor.numeric))
     raw = np.asarray(model.predict(x, batch_size=1024, verbose=0))
     if preprocessor.task == "regression":
         return pd.DataFrame({"prediction": raw.reshape(-1)})

@@ -33,8 +33,11 @@ def choose(candidates: list[Candidate], selection: Selection, fingerprint: str) 
 
 
 def decide(test_score: float, champion_score: float | None, selection: Selection,
-           champion_unscorable: str | None = None, dummy_score: float | None = None) -> tuple[str, str]:
-    """(alias, reason): the first model and any model strictly better on the same test rows become champion.
+           champion_unscorable: str | None = None, dummy_score: float | None = None,
+           gate_failure: str | None = None) -> tuple[str, str]:
+    """(alias, reason): the first model, and any model that passes the gate against the champion on the same
+    test rows (MLflow's `validate_evaluation_results`; `gate_failure` is its reason when it did not pass),
+    becomes champion.
 
     A model no better than the dummy baseline (the best constant) never does: it learnt nothing a constant
     does not know. That is checked first, so such a model leaves even a champion that cannot score today's
@@ -49,16 +52,28 @@ def decide(test_score: float, champion_score: float | None, selection: Selection
         return CHAMPION, f"the champion cannot score this data ({champion_unscorable})"
     if champion_score is None:
         return CHAMPION, "first registered model"
-    if selection.better(test_score, champion_score):
-        return CHAMPION, f"beats the champion on the test split ({test_score:.4f} vs {champion_score:.4f})"
-    return CHALLENGER, f"does not beat the champion on the test split ({test_score:.4f} vs {champion_score:.4f})"
+    if gate_failure:
+        return CHALLENGER, (f"does not pass the gate against the champion on the test split ({test_score:.4f} vs "
+                            f"{champion_score:.4f}): {gate_failure}")
+    return CHAMPION, (f"passes the gate against the champion on the test split ({test_score:.4f} vs "
+                      f"{champion_score:.4f})")
 
 
-def recorded_champion_score(champion_tags: dict[str, str], fingerprint: str, test_metric: str) -> float | None:
-    """The champion's own test score when it was measured on this very split; None means: score it again."""
-    if champion_tags.get("data.fingerprint") == fingerprint and test_metric in champion_tags:
-        return float(champion_tags[test_metric])
-    return None
+# What a version shows of MLflow's evaluation (all of it is on the promotion run): the headline metrics.
+HEADLINE_METRICS = ("accuracy_score", "f1_score", "roc_auc", "log_loss", "mean_absolute_error",
+                    "root_mean_squared_error", "r2_score")
+
+
+def headline_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """test_accuracy_score, test_f1_score, ... of an evaluation, those of HEADLINE_METRICS it has, in order."""
+    return {f"test_{name}": float(metrics[f"test_{name}"]) for name in HEADLINE_METRICS if f"test_{name}" in metrics}
+
+
+def evaluation_tags(metrics: dict[str, float], promotion_run_id: str) -> dict[str, object]:
+    """The version's link to its evaluation (the promotion run's metrics, plots and evaluation table), and its
+    headline metrics as `evaluation.<metric>` tags."""
+    return {"evaluation.run_id": promotion_run_id,
+            **{f"evaluation.{name}": value for name, value in headline_metrics(metrics).items()}}
 
 
 @dataclass

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -72,6 +73,21 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
     promotion_run = pipeline.client.get_run(version.run_id)
     assert promotion_run.data.metrics["linear_test_accuracy"] == pytest.approx(baselines["linear"])
     assert promotion_run.data.params["baseline.dummy"] == "DummyClassifier(prior)"
+    # MLflow's evaluation on the promotion run, linked from the version: its metrics, plots and the gate's metric.
+    metrics = promotion_run.data.metrics
+    assert metrics["test_accuracy_score"] == pytest.approx(promotion.test_score)
+    assert {"test_f1_score", "test_roc_auc", "test_log_loss", "test_precision_score"} <= set(metrics)
+    plots = {a.path for a in pipeline.client.list_artifacts(version.run_id)}
+    assert {"test_confusion_matrix.png", "roc_curve.png", "pr_curve.png", "test_predictions.json"} <= plots
+    assert tags["evaluation.run_id"] == version.run_id
+    assert float(tags["evaluation.test_roc_auc"]) == pytest.approx(metrics["test_roc_auc"])
+    assert "## Evaluation on the test split" in version.description
+    logged_model = mlflow.get_logged_model(version.source.removeprefix("models:/"))
+    assert {m.key for m in logged_model.metrics} >= {"test_accuracy_score", "test_roc_auc"}
+    # A typed signature and an input example travel with it (tests/training/test_predict.py checks both).
+    info = mlflow.models.get_model_info(f"models:/{pipeline.model_name}@champion")
+    assert {c.type.name for c in info.signature.inputs.inputs} == {"double"}
+    assert info.saved_input_example_info["serving_input_path"] == "serving_input_example.json"
 
     champion = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion")
     predictions = champion.predict(split.test_frame.drop(columns=["target"]))
@@ -86,7 +102,15 @@ def test_a_model_that_does_not_beat_the_champion_becomes_challenger(env, model_n
     assert (first.version, first.alias, first.reason) == ("1", "champion", "first registered model")
     again = promote(pipeline, model_name)  # the same best model: equal, not better, on the same test rows
     assert (again.version, again.alias, again.champion_version) == ("2", "challenger", "1")
-    assert again.champion_score == pytest.approx(first.test_score)  # read from the champion's own tags
+    assert "does not pass the gate" in again.reason and "minimum absolute change check failed" in again.reason
+    # MLflow evaluated the champion again on today's test rows, in a child run of the promotion run.
+    assert again.champion_score == pytest.approx(first.test_score)
+    promotion_run = Registry(pipeline.client, model_name).version("2").run_id
+    champion_runs = pipeline.client.search_runs(
+        [pipeline.client.get_run(promotion_run).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{promotion_run}' and tags.`champion.version` = '1'")
+    assert [r.info.status for r in champion_runs] == ["FINISHED"]
+    assert champion_runs[0].data.metrics["test_accuracy_score"] == pytest.approx(first.test_score)
     registry = Registry(pipeline.client, model_name)
     assert str(registry.version_by_alias("champion").version) == "1"
     assert str(registry.version_by_alias("challenger").version) == "2"
@@ -94,18 +118,35 @@ def test_a_model_that_does_not_beat_the_champion_becomes_challenger(env, model_n
         ("champion", None, "1"), ("challenger", None, "2")]
 
 
-def test_a_champion_from_other_data_is_scored_again_on_todays_test_rows(env, model_name, monkeypatch):
+def candidate_better_by(bonus: float, only_in_thread: str | None = None):
+    """MLflow's evaluation, with `bonus` added to the new model's accuracy (not the champion's), as if the new
+    model were that much better; in one thread only, if named."""
+    real = training.tracking.promotion.evaluate_predictions
+
+    def evaluate(*args, model_id=None, **kwargs):
+        result = real(*args, model_id=model_id, **kwargs)
+        thread = threading.current_thread().name
+        if model_id is not None and only_in_thread in (None, thread):  # the champion's has no model id
+            result.metrics["test_accuracy_score"] += bonus
+        return result
+
+    return evaluate
+
+
+def test_the_gate_margins_come_from_the_config(env, model_name, monkeypatch):
     pipeline, _, _ = env
     first = promote(pipeline, model_name)
-    pipeline.client.set_model_version_tag(model_name, "1", "data.fingerprint", "older-split")
-    scored = []
-    real_score = training.tracking.promotion.score_predictions
-    monkeypatch.setattr(training.tracking.promotion, "score_predictions",
-                        lambda *args: scored.append(args) or real_score(*args))
-    result = promote(pipeline, model_name)
-    assert len(scored) == 2  # the new model, then the champion again on today's test rows
-    assert result.champion_score == pytest.approx(first.test_score)
-    assert (result.version, result.alias) == ("2", "challenger")
+    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.005))
+    short = promotion_stage(pipeline.result.pipeline_run_id, "pipeline-test", pipeline.uri, model_name,
+                            min_improvement=0.01)
+    assert short.alias == "challenger"
+    assert f"candidate model test_accuracy_score = {first.test_score + 0.005}" in short.reason
+    assert "minimum absolute change threshold = 0.01" in short.reason
+    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.02))
+    enough = promotion_stage(pipeline.result.pipeline_run_id, "pipeline-test", pipeline.uri, model_name,
+                             min_improvement=0.01)
+    assert (enough.alias, enough.champion_version) == ("champion", "1")
+    assert enough.reason.startswith("passes the gate against the champion")
 
 
 def test_a_failed_registration_leaves_the_registry_as_it_was(env, monkeypatch):
@@ -204,22 +245,17 @@ def test_the_champion_serves_with_mlflow_models_serve(env, processes):
 
 
 def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champion(env, model_name, monkeypatch):
-    import threading
-
     pipeline, _, _ = env
     name = model_name
-    real_score, real_read = training.tracking.promotion.score_predictions, Registry.version_by_alias
-
-    def score(*args, **kwargs):  # the thread named "better" brings the better model
-        bonus = 0.01 if threading.current_thread().name == "better" else 0.0
-        return real_score(*args, **kwargs) + bonus
+    real_read = Registry.version_by_alias
 
     def slow_read(self, alias):  # widen the window between reading the champion and moving the alias
         found = real_read(self, alias)
         time.sleep(1.5)
         return found
 
-    monkeypatch.setattr(training.tracking.promotion, "score_predictions", score)
+    # The thread named "better" brings the better model.
+    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.01, "better"))
     monkeypatch.setattr(Registry, "version_by_alias", slow_read)
     results, errors = {}, []
 

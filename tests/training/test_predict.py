@@ -1,9 +1,12 @@
+import json
+import warnings
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.exceptions import MlflowException
 
 from training.config import Selection
 from training.data import DataError, validate_table
@@ -11,8 +14,16 @@ from training.fit import fit
 from training.predict import predict_frame
 from training.spec import ModelSpec
 from training.split import make_split
-from training.tracking.models import log_serving_model
+from training.tracking.models import load_serving_model, log_serving_model
 from training.tracking.runs import Tracker
+
+
+def validate_serving_input(model_uri: str, request) -> pd.DataFrame:
+    """MLflow's check of a request against a model, in this process. Deprecated in MLflow 3.13 for
+    `mlflow.models.predict` in an isolated env, which the end-to-end test runs; this is its quick twin."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*validate_serving_input.*")
+        return mlflow.models.validate_serving_input(model_uri, request)
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +64,47 @@ def test_unscorable_rows_are_named(trained):
         predict_frame(model, split.preprocessor, split.test_frame.drop(columns=["color"]))
 
 
-def test_the_serving_pyfunc_matches_and_ships_its_preprocessing(trained, tracking_uri):
+@pytest.fixture(scope="module")
+def served(trained, tmp_path_factory):
     split, model = trained
-    tracker = Tracker(tracking_uri, "serving-test")
+    tracker = Tracker(f"sqlite:///{tmp_path_factory.mktemp('serving')}/mlflow.db", "serving-test")
     raw = split.test_frame.drop(columns=["label"])
     with tracker.run("promotion") as run_id:
-        uri = log_serving_model(tracker, run_id, model, split.preprocessor, raw.head(5),
-                                predict_frame(model, split.preprocessor, raw.head(5)))
+        uri = log_serving_model(tracker, run_id, model, split.preprocessor, raw)
     assert tracker.client.get_run(run_id).info.status == "FINISHED"
-    served = mlflow.pyfunc.load_model(uri).predict(raw)
-    pd.testing.assert_frame_equal(served, predict_frame(model, split.preprocessor, raw))
+    return uri, raw
+
+
+def test_the_serving_pyfunc_matches_and_ships_its_preprocessing(trained, served):
+    split, model = trained
+    uri, raw = served
+    assert raw["count"].dtype == "int64"  # whole numbers, as read from a file, meet the declared double
+    out = load_serving_model(uri).predict(raw)
+    pd.testing.assert_frame_equal(out, predict_frame(model, split.preprocessor, raw))
+
+
+def test_the_signature_is_typed_and_the_logged_example_is_a_valid_request(served):
+    uri, _ = served
+    schema = mlflow.models.get_model_info(uri).signature.inputs
+    assert {c.name: (c.type.name, c.required) for c in schema.inputs} == {
+        "size": ("double", True), "count": ("double", True), "color": ("string", True)}
+    folder = Path(mlflow.artifacts.download_artifacts(uri))
+    example = (folder / "serving_input_example.json").read_text()
+    answer = validate_serving_input(uri, example)
+    assert list(answer.columns) == ["prediction", "proba_big", "proba_small"]
+    assert len(answer) == len(json.loads(example)["dataframe_split"]["data"]) == 3
+    # A JSON request with whole numbers and a missing value is cast to the declared types and imputed.
+    request = {"dataframe_split": {"columns": ["size", "count", "color"], "data": [[10, 3, "red"], [None, 7, None]]}}
+    assert len(validate_serving_input(uri, request)) == 2
+
+
+def test_a_request_with_a_wrong_column_is_refused_naming_it(served):
+    uri, _ = served
+    request = {"dataframe_split": {"columns": ["size", "cuont", "color"], "data": [[10.5, 3, "red"]]}}
+    with pytest.raises(MlflowException, match=r"missing inputs \['count'\].*extra inputs: \['cuont'\]"):
+        validate_serving_input(uri, request)
+    with pytest.raises(DataError, match=r"column 'count' is not a finite number in row\(s\) 1 \(e.g. 'many'\)"):
+        load_serving_model(uri).predict(pd.DataFrame({"size": [1.0], "count": ["many"], "color": ["red"]}))
 
 
 def test_the_served_modules_suffice_on_their_own(tmp_path):

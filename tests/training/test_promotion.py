@@ -1,7 +1,7 @@
 import pytest
 
 from training.config import Selection
-from training.promotion import Candidate, choose, decide, recorded_champion_score
+from training.promotion import Candidate, choose, decide, evaluation_tags, headline_metrics
 
 ACC, LOSS = Selection("val_accuracy", "max"), Selection("val_loss", "min")
 
@@ -29,24 +29,20 @@ def test_only_candidates_of_the_same_split_compete():
 
 
 def test_gate():
+    """The comparison with the champion is MLflow's gate (tests/training/tracking/test_evaluation.py); the
+    decision follows its verdict and says it."""
     assert decide(0.9, None, ACC) == ("champion", "first registered model")
-    assert decide(0.95, 0.90, ACC)[0] == "champion"
-    assert decide(0.90, 0.95, ACC)[0] == "challenger"
-    assert decide(0.90, 0.90, ACC)[0] == "challenger"  # a tie does not move the champion
-    assert decide(0.10, 0.20, LOSS)[0] == "champion"
-    assert decide(0.30, 0.20, LOSS)[0] == "challenger"
+    assert decide(0.95, 0.90, ACC) == ("champion", "passes the gate against the champion on the test split "
+                                                   "(0.9500 vs 0.9000)")
+    alias, reason = decide(0.90, 0.95, ACC, gate_failure="Metric test_accuracy_score minimum absolute change ...")
+    assert alias == "challenger"
+    assert reason.startswith("does not pass the gate against the champion on the test split (0.9000 vs 0.9500)")
+    assert reason.endswith("Metric test_accuracy_score minimum absolute change ...")
 
 
 def test_a_champion_that_cannot_score_the_data_is_replaced_with_the_reason():
     alias, reason = decide(0.5, None, ACC, champion_unscorable="version 3: columns ['x'] are missing")
     assert alias == "champion" and "cannot score this data" in reason and "version 3" in reason
-
-
-def test_the_champion_is_rescored_unless_measured_on_this_split():
-    tags = {"data.fingerprint": "f1", "test_accuracy": "0.93"}
-    assert recorded_champion_score(tags, "f1", "test_accuracy") == 0.93
-    assert recorded_champion_score(tags, "f2", "test_accuracy") is None
-    assert recorded_champion_score(tags, "f1", "test_loss") is None
 
 
 def test_a_network_no_better_than_the_dummy_baseline_is_never_champion():
@@ -70,3 +66,11 @@ def test_baselines_the_network_does_not_beat_are_flagged_and_recorded_on_the_ver
     # What an earlier attempt registered is read back with its baselines and flags.
     found = result_from_version("m", "3", tags, ["challenger"])
     assert found.baselines == baselines and found.flags == flags and found.test_score == 0.94
+
+
+def test_the_version_links_its_evaluation_and_shows_the_headline_metrics():
+    metrics = {"test_accuracy_score": 0.9, "test_example_count": 40, "test_roc_auc": 0.97, "test_f1_score": 0.88}
+    assert headline_metrics(metrics) == {"test_accuracy_score": 0.9, "test_f1_score": 0.88, "test_roc_auc": 0.97}
+    assert evaluation_tags(metrics, "run1") == {
+        "evaluation.run_id": "run1", "evaluation.test_accuracy_score": 0.9, "evaluation.test_f1_score": 0.88,
+        "evaluation.test_roc_auc": 0.97}

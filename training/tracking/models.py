@@ -15,10 +15,10 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import Schema, TensorSpec
-from mlflow.types.schema import AnyType, ColSpec
+from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from training.data import DataError
+from training.predict import as_numbers, predict_frame
 from training.preprocessing import Preprocessor
 from training.tracking.runs import Tracker
 
@@ -51,29 +51,58 @@ def log_keras_model(model: keras.Model, preprocessor: Preprocessor) -> str:
 
 
 def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, preprocessor: Preprocessor,
-                      example: pd.DataFrame, output: pd.DataFrame) -> str:
-    """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing); returns its URI."""
+                      raw_rows: pd.DataFrame) -> str:
+    """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing), with a typed signature and a
+    few of `raw_rows` as its input example; returns its URI."""
     import training.serving_model as serving
 
-    # Numeric inputs are declared as Any: a column of whole numbers in one file may have gaps (floats)
-    # in the next, and MLflow refuses to convert int64 to float64. predict_frame checks the values.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")  # declared Any below
-        inferred = infer_signature(example, output)
-    signature = ModelSignature(
-        inputs=Schema([ColSpec(AnyType(), c.name, required=False) if c.name in preprocessor.numeric else c
-                       for c in inferred.inputs.inputs]),
-        outputs=inferred.outputs)
-    with tempfile.TemporaryDirectory() as folder, tracker.active(run_id), warnings.catch_warnings():
+    example = input_example(raw_rows, preprocessor)
+    with warnings.catch_warnings():  # of the outputs: integer class labels, never missing
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
+        outputs = infer_signature(example, predict_frame(network, preprocessor, example)).outputs
+    signature = ModelSignature(inputs=input_schema(preprocessor), outputs=outputs)
+    with tempfile.TemporaryDirectory() as folder, tracker.active(run_id):
         network_path = Path(folder) / "network.keras"
         network.save(network_path)
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
-        warnings.filterwarnings("ignore", message=".*input example was not provided.*")
+        # The example is written as input_example.json and serving_input_example.json (a request body that
+        # `mlflow models predict -i` and `validate_serving_input` take); MLflow checks it against the signature.
         info = mlflow.pyfunc.log_model(
             name="serving_model", python_model=serving.__file__, code_paths=[str(served_code(Path(folder)))],
             artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
-            signature=signature, pip_requirements=model_requirements())
+            signature=signature, input_example=example, pip_requirements=model_requirements())
     return info.model_uri
+
+
+def logged_model_id(model_uri: str) -> str:
+    """The LoggedModel id in a `models:/m-...` URI (MLflow 3), to which evaluations link their metrics."""
+    return model_uri.removeprefix("models:/").split("/")[0]
+
+
+def input_schema(preprocessor: Preprocessor) -> Schema:
+    """Numeric columns as `double` and categorical ones as `string`, each required. A value may be missing
+    (null): the preprocessing imputes it as in training. Double, not long, even for a column of whole numbers:
+    such a column with one missing value is float in pandas, which MLflow never converts to long. JSON requests
+    are cast to these types by MLflow's parser, so `5` is a fine value for a double column."""
+    return Schema([ColSpec(DataType.double, c) for c in preprocessor.numeric]
+                  + [ColSpec(DataType.string, c) for c in preprocessor.categorical])
+
+
+def input_example(raw_rows: pd.DataFrame, preprocessor: Preprocessor, rows: int = 3) -> pd.DataFrame:
+    """A few complete rows (JSON has no NaN) of the input columns, with the declared types."""
+    frame = raw_rows[preprocessor.input_columns]
+    complete = frame.dropna()
+    frame = as_numbers(complete if len(complete) else frame, preprocessor.numeric).head(rows)
+    return frame.astype({c: str for c in preprocessor.categorical}).reset_index(drop=True)
+
+
+def declared_numeric(model) -> list[str]:
+    """The input columns a pyfunc declares as numbers (none for a model logged with `Any` inputs)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return []
+    return [c.name for c in schema.inputs if c.type in (DataType.double, DataType.float, DataType.long,
+                                                          DataType.integer)]
 
 
 def served_code(folder: Path) -> Path:
@@ -90,15 +119,27 @@ def load_network(model_uri: str) -> keras.Model:
     return mlflow.keras.load_model(model_uri, load_model_kwargs={"compile": False})
 
 
-def load_serving_model(model_uri: str):
+class RawRowsModel:
+    """A served pyfunc fed rows as read from a file: its numeric columns are checked (a row that is no number is
+    named) and given the declared float type first, so whole numbers read as int64 are welcome too."""
+
+    def __init__(self, model):
+        self.model = model
+        self.numeric = declared_numeric(model)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.model.predict(as_numbers(frame, self.numeric))
+
+
+def load_serving_model(model_uri: str) -> RawRowsModel:
     """The registered pyfunc (raw rows in, predictions out)."""
-    return mlflow.pyfunc.load_model(model_uri)
+    return RawRowsModel(mlflow.pyfunc.load_model(model_uri))
 
 
-def load_model_for_scoring(model_uri: str, tracking_uri: str):
+def load_model_for_scoring(model_uri: str, tracking_uri: str) -> RawRowsModel:
     """A registered model for `predict`, or one DataError that names the URI and says why it cannot load."""
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        return mlflow.pyfunc.load_model(model_uri)
+        return load_serving_model(model_uri)
     except Exception as error:  # MLflow raises several types for a missing model, alias or store
         raise DataError(f"cannot load model {model_uri}: {error}") from error

@@ -11,47 +11,55 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from training.baselines import DUMMY, score_baselines
-from training.config import Selection
+from training.config import Gate, Selection
 from training.data import DataError
-from training.evaluation import score_predictions
+from training.evaluation import evaluation_metric
 from training.model_card import model_card
-from training.predict import predict_frame
 from training.promotion import (
     CHAMPION,
     Candidate,
     PromotionResult,
     baseline_flags,
     decide,
+    evaluation_tags,
+    headline_metrics,
     metric_on_test,
-    recorded_champion_score,
     result_from_version,
     version_tags,
 )
 from training.split import Split
-from training.tracking.models import load_network, load_serving_model, log_serving_model
+from training.tracking.evaluation import EVALUATION_PREFIX, EvaluationResult, evaluate_predictions, gate_failure
+from training.tracking.models import load_network, load_serving_model, log_serving_model, logged_model_id
 from training.tracking.queries import finished_child, split_summary
 from training.tracking.registry import Registry
 from training.tracking.runs import Tracker
 
+NO_MARGIN = Gate()  # better than the champion by any amount
 # One promotion of a registered model at a time: the orchestrator's lock, taken by model name.
 PromotionLock = Callable[[str], contextlib.AbstractContextManager]
 
 
 def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Candidate, split: Split,
-            selection: Selection, lock: PromotionLock, seed: int) -> tuple[PromotionResult, str]:
-    """Register `winner` in a promotion run under the pipeline run and gate `champion`, beside the dummy and
-    linear baselines fitted on the same split (with `seed`); returns the result and the model card."""
+            selection: Selection, lock: PromotionLock, seed: int,
+            gate: Gate = NO_MARGIN) -> tuple[PromotionResult, str]:
+    """Register `winner` in a promotion run under the pipeline run and gate `champion`: MLflow evaluates it and
+    the champion on the test rows and validates one against the other with `gate`'s margins, beside the dummy
+    and linear baselines fitted on the same split (with `seed`); returns the result and the model card."""
     registry = Registry(tracker.client, model_name)
-    metric, test_metric = selection.metric.removeprefix("val_"), metric_on_test(selection.metric)
+    test_metric = metric_on_test(selection.metric)
+    scored_by = EVALUATION_PREFIX + evaluation_metric(split.task, selection.metric)  # e.g. test_accuracy_score
     raw_test = split.test_frame.drop(columns=[split.preprocessor.target])
     truth = split.test_frame[split.preprocessor.target]
+    classes = split.preprocessor.classes
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
         network = load_network(winner.model_uri)
-        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test.head(5),
-                                        predict_frame(network, split.preprocessor, raw_test.head(5)))
-        # Scored through the very artifact that is registered, on raw rows, like the champion below.
-        test_score = score_predictions(load_serving_model(serving_uri).predict(raw_test), truth, split.task, metric)
+        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test)
+        # Evaluated through the very artifact that is registered, on raw rows, like the champion below.
+        with tracker.active(run_id):
+            evaluation = evaluate_predictions(load_serving_model(serving_uri).predict(raw_test), truth, split.task,
+                                              classes, model_id=logged_model_id(serving_uri))
+        test_score = float(evaluation.metrics[scored_by])
         baselines = score_baselines(split, selection, seed)
         flags = baseline_flags(test_score, baselines.scores, selection)
         tracker.log_metrics(run_id, {f"{name}_{test_metric}": score for name, score in baselines.scores.items()})
@@ -60,8 +68,15 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
         # same model waits here, then compares with whatever is champion by then.
         with lock(model_name):
             champion = registry.version_by_alias(CHAMPION)
-            champion_score, unscorable = champion_on_test(registry, champion, split, raw_test, truth, test_metric)
-            alias, reason = decide(test_score, champion_score, selection, unscorable, baselines.scores[DUMMY])
+            champion_score, unscorable, failure = None, None, None
+            if champion is not None:
+                champion_evaluation, unscorable = evaluate_champion(tracker, run_id, registry, champion, split,
+                                                                    raw_test, truth)
+                if champion_evaluation is not None:
+                    champion_score = float(champion_evaluation.metrics[scored_by])
+                    failure = gate_failure(evaluation, champion_evaluation, split.task, selection, gate)
+            alias, reason = decide(test_score, champion_score, selection, unscorable, baselines.scores[DUMMY],
+                                   failure)
             source = tracker.get_run(winner.run_id)
             card = model_card(
                 name=model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
@@ -72,11 +87,13 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
                 champion={"version": champion.version, "test_score": champion_score}
                 if champion is not None and champion_score is not None else None,
                 decision=f"{alias} ({reason})", baselines=baselines.scores,
-                baseline_models=baselines.descriptions, flags=flags)
+                baseline_models=baselines.descriptions, flags=flags,
+                evaluation=headline_metrics(evaluation.metrics))
             tracker.log_text(run_id, card, "model_card.md")
             version, _ = registry.promote(
-                serving_uri, run_id, version_tags(winner, selection, test_score, pipeline_run_id, source.data.tags,
-                                                baselines.scores),
+                serving_uri, run_id, {**version_tags(winner, selection, test_score, pipeline_run_id,
+                                                     source.data.tags, baselines.scores),
+                                      **evaluation_tags(evaluation.metrics, run_id)},
                 card, alias, reason,
                 details={test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
         result = PromotionResult(model_name=model_name, version=version, alias=alias, reason=reason,
@@ -91,18 +108,18 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
     return result, card
 
 
-def champion_on_test(registry: Registry, champion, split: Split, raw_test: pd.DataFrame, truth: pd.Series,
-                     test_metric: str) -> tuple[float | None, str | None]:
-    """The champion's score on today's test rows, and why it cannot score them (another schema or task)."""
-    if champion is None:
-        return None, None
-    if (score := recorded_champion_score(champion.tags, split.fingerprint, test_metric)) is not None:
-        return score, None
-    try:  # registered on other data: score it again on today's test rows
-        model = load_serving_model(f"models:/{registry.name}/{champion.version}")
-        return score_predictions(model.predict(raw_test), truth, split.task, test_metric.removeprefix("test_")), None
+def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registry, champion, split: Split,
+                      raw_test: pd.DataFrame, truth: pd.Series) -> tuple[EvaluationResult | None, str | None]:
+    """MLflow's evaluation of the champion on today's test rows, in a child run of the promotion run (its
+    metrics and plots beside the new model's), or why it cannot score them (another schema or task)."""
+    try:
+        predictions = load_serving_model(f"models:/{registry.name}/{champion.version}").predict(raw_test)
     except (DataError, ValueError, KeyError, MlflowException) as error:
         return None, f"version {champion.version}: {error}"[:300]
+    with tracker.run("champion-evaluation", parent_id=promotion_run_id,
+                     tags={"evaluation.of": "champion", "champion.version": str(champion.version)}) as run_id, \
+            tracker.active(run_id):
+        return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes), None
 
 
 def finished_promotion(tracker: Tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:
