@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 from prefect.runtime import flow_run
-from pydantic import NonNegativeInt, PositiveInt
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 from flows.executors import candidate_cluster
 from flows.promotion import promotion_stage
@@ -86,6 +86,7 @@ def training_pipeline(
     tracking_uri: str | None = D["tracking_uri"],
     capacity_units: list[list[PositiveInt]] | None = D["capacity_units"],
     dropout_rates: list[float] | None = D["dropout_rates"],
+    l2_factors: list[float] | None = D["l2_factors"],
     schedule_variants: list[str] | None = D["schedule_variants"],
     max_parallel: PositiveInt = D["max_parallel"],
     task_runner: TaskRunnerName = D["task_runner"],
@@ -99,6 +100,8 @@ def training_pipeline(
     mixed_precision: MixedPrecision = D["mixed_precision"],
     deterministic: bool = D["deterministic"],
     force: bool = D["force"],
+    min_improvement: NonNegativeFloat = D["min_improvement"],
+    min_relative_improvement: NonNegativeFloat = D["min_relative_improvement"],
     resume: str | None = None,
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner.

@@ -137,6 +137,9 @@ class PipelineConfig(BaseModel):
     dropout_rates: list[float] | None = Field(
         None, description="Dropout rates of the regularization stage, each in (0, 1); default per profile.",
         json_schema_extra={"metavar": "RATE"})
+    l2_factors: list[float] | None = Field(
+        None, description="L2 weight-decay factors of the regularization stage, each in (0, 1); default per "
+                          "profile.", json_schema_extra={"metavar": "FACTOR"})
     schedule_variants: list[str] | None = Field(
         None, description="Learning-rate schedules and callbacks of the schedule stage, by name; default per "
                           "profile.", json_schema_extra={"metavar": "NAME", "choices": list(SCHEDULE_VARIANTS)})
@@ -196,6 +199,13 @@ class PipelineConfig(BaseModel):
     def _rates_in_range(cls, value):
         if value is not None and (not value or any(not 0 < rate < 1 for rate in value)):
             raise ValueError(f"dropout_rates must be rates in (0, 1), got {value}")
+        return value
+
+    @field_validator("l2_factors")
+    @classmethod
+    def _factors_in_range(cls, value):
+        if value is not None and (not value or any(not 0 < factor < 1 for factor in value)):
+            raise ValueError(f"l2_factors must be factors in (0, 1), got {value}")
         return value
 
     @field_validator("schedule_variants")

@@ -27,6 +27,10 @@ def _kernel(seed: int | None, layer: int) -> keras.initializers.Initializer:
     return keras.initializers.GlorotUniform(seed=layer_seed(seed, layer))  # Dense's default, seeded
 
 
+def _decay(spec: ModelSpec) -> keras.regularizers.Regularizer | None:
+    return keras.regularizers.L2(spec.l2) if spec.l2 else None
+
+
 @keras.saving.register_keras_serializable(package="keras_mlops")
 class StandardizedMSE(keras.losses.Loss):
     """The mean squared error in the target's own units, with the gradient of the standardized target's.
@@ -73,7 +77,7 @@ def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0,
             x = keras.layers.Dropout(spec.dropout, seed=layer_seed(seed, 2 * i), name=f"block{i}_dropout")(x)
         # With batch normalization right after, the Dense bias is redundant (BN's beta plays its part).
         x = keras.layers.Dense(units, use_bias=not spec.batchnorm, kernel_initializer=_kernel(seed, 2 * i + 1),
-                               name=f"block{i}_dense")(x)
+                               kernel_regularizer=_decay(spec), name=f"block{i}_dense")(x)
         if spec.batchnorm:
             x = keras.layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
         x = keras.layers.Activation(spec.activation, name=f"block{i}_{spec.activation}")(x)
@@ -82,11 +86,12 @@ def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0,
             raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
         # float32 head: under mixed precision a float16 softmax loses the small probabilities.
         outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output",
-                                     kernel_initializer=_kernel(seed, 0))(x)
+                                     kernel_initializer=_kernel(seed, 0), kernel_regularizer=_decay(spec))(x)
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
         mean, scale = target_scale
-        standardized = keras.layers.Dense(1, dtype="float32", name="output", kernel_initializer=_kernel(seed, 0))(x)
+        standardized = keras.layers.Dense(1, dtype="float32", name="output", kernel_initializer=_kernel(seed, 0),
+                                          kernel_regularizer=_decay(spec))(x)
         outputs = keras.layers.Rescaling(scale=scale, offset=mean, dtype="float32", name="to_target_units")(
             standardized)
         loss, metrics = StandardizedMSE(scale), ["mae"]

@@ -23,13 +23,15 @@ SCHEDULE_VARIANTS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Hidden blocks are Dropout -> Dense -> BatchNormalization -> Activation, one per entry of `units`.
+    """Hidden blocks are Dropout -> Dense -> BatchNormalization -> Activation, one per entry of `units`;
+    `l2` is the L2 weight-decay factor on every Dense kernel (Keras' `L2(l2)`: l2 * sum(w**2) added to the loss).
 
     The builder reads these flags, never a variant's name, so any combination is a valid model.
     """
 
     units: tuple[int, ...] = (128, 64)
     dropout: float = 0.0
+    l2: float = 0.0
     batchnorm: bool = False
     activation: str = "relu"
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
@@ -54,6 +56,8 @@ class ModelSpec:
             problems.append(f"units must be one or more positive integers, got {self.units}")
         if not 0.0 <= self.dropout < 1.0:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.l2 < 1.0:
+            problems.append(f"l2 must be in [0, 1), got {self.l2}")
         if self.activation not in ACTIVATIONS:
             problems.append(f"activation {self.activation!r} is not one of {ACTIVATIONS}")
         if self.optimizer not in OPTIMIZERS:
@@ -85,6 +89,8 @@ class ModelSpec:
         parts = ["units " + "-".join(str(u) for u in self.units)]
         if self.dropout:
             parts.append(f"dropout {self.dropout:g}")
+        if self.l2:
+            parts.append(f"l2 {self.l2:g}")
         if self.batchnorm:
             parts.append("batchnorm")
         parts.append(f"{self.optimizer} lr {self.learning_rate:g}")

@@ -12,6 +12,7 @@ MAX_LAYERS = 4
 UNITS = (32, 64, 128, 256, 512)
 BATCH_SIZES = (16, 32, 64, 128)
 DROPOUT_RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+L2_FACTORS = (0.0, 1e-4, 1e-3, 1e-2, 3e-2)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)
 
 
@@ -43,5 +44,6 @@ def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
                                default=base.learning_rate),
         batch_size=hp.Choice("batch_size", _with(BATCH_SIZES, base.batch_size), default=base.batch_size),
         dropout=hp.Choice("dropout", _with(DROPOUT_RATES, base.dropout), default=base.dropout),
+        l2=hp.Choice("l2", _with(L2_FACTORS, base.l2), default=base.l2),
         batchnorm=hp.Boolean("batchnorm", default=base.batchnorm),
     )

@@ -15,7 +15,7 @@ def pipeline_run(quick_pipeline):
 QUICK_GRIDS = {
     "baseline": ["base"],
     "capacity": ["base", "units-32", "units-256-128-64"],
-    "regularization": ["base", "dropout-0.2", "batchnorm"],
+    "regularization": ["base", "dropout-0.2", "batchnorm", "l2-0.01"],
     "schedule": ["base", "step-halve-every-5", "early-stopping"],
     "tuning": ["base", "best-trial"],
 }

@@ -42,6 +42,8 @@ def test_metric_must_exist_for_the_task():
         ({"dask_address": "tcp://127.0.0.1:8786"}, "task_runner='dask'"),
         ({"dask_workers": 0}, "greater than 0"),
         ({"tuner_workers": -1}, "greater than or equal to 0"),
+        ({"l2_factors": [0.0]}, "l2_factors must be factors in \\(0, 1\\)"),
+        ({"min_improvement": -0.1}, "greater than or equal to 0"),
     ],
 )
 def test_bad_values_are_rejected_with_the_field_named(fields, message):

@@ -72,6 +72,7 @@ def test_optimizers():
 @pytest.mark.parametrize("fields, message", [
     ({"units": ()}, "units"), ({"dropout": 1.0}, "dropout"), ({"optimizer": "lbfgs"}, "optimizer"),
     ({"learning_rate": 0}, "learning_rate"), ({"schedule": "step", "reduce_on_plateau": True}, "reduce_on_plateau"),
+    ({"l2": -0.1}, "l2 must be"),
 ])
 def test_invalid_specs(fields, message):
     with pytest.raises(ValueError, match=message):
@@ -103,3 +104,16 @@ def test_the_loss_keeps_its_value_for_a_target_of_tiny_spread():
 
     value = float(StandardizedMSE(scale=1e-5)(np.array([[1e-5]], "float32"), np.array([[3e-5]], "float32")))
     assert value == pytest.approx(4e-10, rel=1e-3)  # not rounded to 0 by a (scale² - 1) factor
+
+
+def test_weight_decay_penalizes_every_dense_kernel():
+    import numpy as np
+
+    plain = build_model(ModelSpec(units=(8, 4)), n_features=5, task="classification", n_classes=3, seed=0)
+    decayed = build_model(ModelSpec(units=(8, 4), l2=0.01), n_features=5, task="classification", n_classes=3, seed=0)
+    assert plain.losses == []
+    kernels = [layer.kernel for layer in decayed.layers if hasattr(layer, "kernel")]
+    assert len(decayed.losses) == len(kernels) == 3  # two hidden layers and the output
+    expected = sum(0.01 * float(np.sum(np.square(k.numpy()))) for k in kernels)
+    assert float(sum(loss.numpy() for loss in decayed.losses)) == pytest.approx(expected, rel=1e-5)
+    assert "l2 0.01" in ModelSpec(l2=0.01).describe() and ModelSpec(l2=0.01).params()["l2"] == 0.01

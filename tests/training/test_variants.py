@@ -39,15 +39,18 @@ def test_capacity_grid_quick_and_override():
 
 def test_regularization_grid_standard():
     grid = regularization_grid(BASE_SPEC, PipelineConfig())
-    assert {name: (s.dropout, s.batchnorm) for name, s in grid.items()} == {
-        "base": (0.0, False), "dropout-0.2": (0.2, False), "dropout-0.3": (0.3, False),
-        "dropout-0.5": (0.5, False), "batchnorm": (0.0, True), "dropout-0.3+batchnorm": (0.3, True)}
+    assert {name: (s.dropout, s.batchnorm, s.l2) for name, s in grid.items()} == {
+        "base": (0.0, False, 0.0), "dropout-0.2": (0.2, False, 0.0), "dropout-0.3": (0.3, False, 0.0),
+        "dropout-0.5": (0.5, False, 0.0), "batchnorm": (0.0, True, 0.0), "dropout-0.3+batchnorm": (0.3, True, 0.0),
+        "l2-0.001": (0.0, False, 1e-3), "l2-0.01": (0.0, False, 1e-2), "l2-0.03": (0.0, False, 3e-2)}
     assert all(s.units == BASE_SPEC.units for s in grid.values())
 
 
 def test_regularization_grid_override():
-    grid = regularization_grid(BASE_SPEC, PipelineConfig(dropout_rates=[0.1, 0.4]))
-    assert list(grid) == ["base", "dropout-0.1", "dropout-0.4", "batchnorm", "dropout-0.4+batchnorm"]
+    grid = regularization_grid(BASE_SPEC, PipelineConfig(dropout_rates=[0.1, 0.4], l2_factors=[0.05]))
+    assert list(grid) == ["base", "dropout-0.1", "dropout-0.4", "batchnorm", "dropout-0.4+batchnorm", "l2-0.05"]
+    # A base that already decays with a listed factor is not trained twice.
+    assert "l2-0.01" not in regularization_grid(replace(BASE_SPEC, l2=0.01), PipelineConfig(profile="quick"))
 
 
 def test_schedule_grid_standard_and_full():
