@@ -34,23 +34,32 @@ def absl_logs_to_the_real_stderr() -> None:
     absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 
-# `make test` runs two pytest-xdist workers, one per core, each taking one of two groups of modules: these
-# modules start servers and processes of their own and share no session fixture with the rest, so they run
-# beside the modules that share the quick and regression pipelines (which would otherwise train once per worker).
+# `make test` runs two pytest-xdist workers, one per core. Session fixtures are made once per worker, so the
+# modules that share the quick and regression pipelines go to one worker as one work unit (else each worker
+# would train them); the modules that start servers and processes of their own are a second unit, for the other
+# worker. Every other module is a unit of its own, taken by whichever worker is free: the two big units go
+# first (xdist orders units by their number of tests), the small ones even out the two workers' time.
+SHARED_PIPELINES = ("tests/flows/test_pipeline.py", "tests/flows/test_promotion.py", "tests/flows/test_secrets.py",
+                    "tests/flows/test_task_runners.py", "tests/flows/test_regression.py", "tests/flows/test_resume.py",
+                    "tests/flows/test_nightly.py", "tests/tuning/test_distributed.py")
 OWN_SERVERS = ("tests/e2e/", "tests/test_make_ui.py", "tests/flows/test_signals.py")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     # xdist's own `--dist loadgroup` marks do not take with pytest 9.2 (it rewrites a node id attribute that
-    # pytest no longer reads), so the two groups are made by a scheduler: one work unit per group.
+    # pytest no longer reads), so the units are made by a scheduler.
     from xdist.scheduler import LoadScopeScheduling
 
-    class TwoGroups(LoadScopeScheduling):
+    class SharedPipelinesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "own-servers" if nodeid.startswith(OWN_SERVERS) else "shared-pipelines"
+            if nodeid.startswith(SHARED_PIPELINES):
+                return "shared-pipelines"
+            if nodeid.startswith(OWN_SERVERS):
+                return "own-servers"
+            return nodeid.split("::", 1)[0]
 
-    return TwoGroups(config, log)
+    return SharedPipelinesTogether(config, log)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -14,7 +14,7 @@ def test_fresh_hyperparameters_give_the_incoming_winner():
     assert spec_from_hp(hp, BASE) == BASE
     assert hp.values == {"layers": 3, "units_0": 256, "units_1": 128, "units_2": 64, "activation": "relu",
                          "optimizer": "rmsprop", "learning_rate": 3e-4, "batch_size": 64, "dropout": 0.2,
-                         "batchnorm": True}
+                         "l2": 0.0, "batchnorm": True}
 
 
 def test_values_outside_the_usual_choices_are_still_expressible():

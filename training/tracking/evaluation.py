@@ -38,9 +38,10 @@ EVALUATION_PREFIX = "test_"  # these metrics are of the test split: test_accurac
 
 
 def evaluate_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, classes: list,
-                         model_id: str | None = None) -> EvaluationResult:
+                         model_id: str | None = None, plots: bool = True) -> EvaluationResult:
     """Evaluate one model's test predictions with MLflow in the active run (metrics named `test_...`); the
-    metrics also link to the logged model `model_id`, which the registered version shows."""
+    metrics also link to the logged model `model_id`, which the registered version shows. Without `plots`,
+    only MLflow's own (the confusion matrix): enough to compare a champion by."""
     data = predictions.reset_index(drop=True).assign(**{TARGET: truth.reset_index(drop=True)})
     config: dict = {"metric_prefix": EVALUATION_PREFIX, "log_model_explainability": False}
     extra_metrics, artifacts = [], []
@@ -59,6 +60,8 @@ def evaluate_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str,
         artifacts = [_curves(proba, labels)]
     else:
         artifacts = [_residuals]
+    if not plots:
+        artifacts = []
     with warnings.catch_warnings():  # integer labels or features of a static data set, never missing here
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
         # Every test row with its truth and prediction, for the UI's artifact view (MLflow logs its own
@@ -158,5 +161,6 @@ def _residuals(eval_df: pd.DataFrame, builtin_metrics: dict, artifacts_dir: str)
 
 
 def _save(figure: Figure, path: Path) -> str:
-    figure.savefig(path, dpi=100, bbox_inches="tight")
+    figure.tight_layout()  # cheaper than savefig's bbox_inches="tight", which draws the figure twice
+    figure.savefig(path, dpi=100)
     return str(path)

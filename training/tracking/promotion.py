@@ -119,7 +119,7 @@ def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registr
     with tracker.run("champion-evaluation", parent_id=promotion_run_id,
                      tags={"evaluation.of": "champion", "champion.version": str(champion.version)}) as run_id, \
             tracker.active(run_id):
-        return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes), None
+        return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes, plots=False), None
 
 
 def finished_promotion(tracker: Tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:
