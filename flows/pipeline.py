@@ -29,6 +29,7 @@ from training.config import (
     MixedPrecision,
     PipelineConfig,
     ProfileName,
+    Share,
     TaskName,
     TaskRunnerName,
     TunerName,
@@ -101,7 +102,7 @@ def training_pipeline(
     deterministic: bool = D["deterministic"],
     force: bool = D["force"],
     min_improvement: NonNegativeFloat = D["min_improvement"],
-    min_relative_improvement: NonNegativeFloat = D["min_relative_improvement"],
+    min_relative_improvement: Share = D["min_relative_improvement"],
     resume: str | None = None,
 ) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner.

@@ -38,11 +38,12 @@ def absl_logs_to_the_real_stderr() -> None:
 # modules that share the quick and regression pipelines go to one worker as one work unit (else each worker
 # would train them); the modules that start servers and processes of their own are a second unit, for the other
 # worker. Every other module is a unit of its own, taken by whichever worker is free: the two big units go
-# first (xdist orders units by their number of tests), the small ones even out the two workers' time.
+# first, one to each worker, and the small ones even out the two workers' time.
 SHARED_PIPELINES = ("tests/flows/test_pipeline.py", "tests/flows/test_promotion.py", "tests/flows/test_secrets.py",
                     "tests/flows/test_task_runners.py", "tests/flows/test_regression.py", "tests/flows/test_resume.py",
                     "tests/flows/test_nightly.py", "tests/tuning/test_distributed.py")
 OWN_SERVERS = ("tests/e2e/", "tests/test_make_ui.py", "tests/flows/test_signals.py")
+SHARED_UNIT, OWN_SERVERS_UNIT = "shared-pipelines", "own-servers"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -54,10 +55,18 @@ def pytest_xdist_make_scheduler(config, log):
     class SharedPipelinesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.startswith(SHARED_PIPELINES):
-                return "shared-pipelines"
+                return SHARED_UNIT
             if nodeid.startswith(OWN_SERVERS):
-                return "own-servers"
+                return OWN_SERVERS_UNIT
             return nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node) -> None:
+            # xdist orders units by their number of tests, not their time: the long units first, whatever
+            # their size, so that neither ends up as the tail of the run.
+            for unit in (OWN_SERVERS_UNIT, SHARED_UNIT):
+                if unit in self.workqueue:
+                    self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
 
     return SharedPipelinesTogether(config, log)
 

@@ -30,6 +30,7 @@ TaskRunnerName = Literal["threads", "dask"]
 # Constrained types shared by the config and the pipeline flow's signature: Prefect turns the signature into
 # a deployment's parameter schema, so `prefect deployment run --param epochs=0` is refused before any run.
 Fraction = Annotated[float, Field(gt=0, lt=1)]
+Share = Annotated[float, Field(ge=0, le=1)]  # MLflow's MetricThreshold takes relative changes up to 1
 ValidationMetric = Annotated[str, Field(pattern=r"^val_\w+$")]
 # A Dask scheduler address as `dask-scheduler` prints it: tcp://10.0.0.5:8786 (tls:// and inproc:// too).
 DaskAddress = Annotated[str, Field(pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://[^\s/]+$")]
@@ -174,7 +175,7 @@ class PipelineConfig(BaseModel):
         0.0, description="Promotion gate: how much better than the champion, in the selection metric's units on "
                          "the test split, a new model must be to take `champion` (e.g. 0.01 accuracy); 0: any.",
         json_schema_extra={"metavar": "X"})
-    min_relative_improvement: NonNegativeFloat = Field(
+    min_relative_improvement: Share = Field(
         0.0, description="Promotion gate: the same, as a share of the champion's score (0.02: 2% better); 0: any.",
         json_schema_extra={"metavar": "F"})
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "

@@ -17,6 +17,17 @@ def evaluation_metric(task: str, selection_metric: str) -> str:
     return EVALUATION_METRICS[(task, selection_metric.removeprefix("val_"))]
 
 
+def log_loss(truth: np.ndarray, proba: np.ndarray, classes: list) -> float:
+    """Mean negative log probability of each row's true class (`proba` columns in `classes` order). A class the
+    model never saw gets probability 0, clipped at 1e-7 as Keras clips: the worst loss for that row. The one
+    definition of the test log loss: the network's (in MLflow's evaluation) and the baselines' alike."""
+    index = {str(c): i for i, c in enumerate(classes)}
+    rows = np.arange(len(truth))
+    columns = np.array([index.get(str(label), -1) for label in truth])
+    picked = np.where(columns >= 0, proba[rows, np.maximum(columns, 0)], 0.0)
+    return float(-np.mean(np.log(np.clip(picked.astype("float64"), 1e-7, 1.0))))
+
+
 def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, metric: str) -> float:
     """`metric` is the selection metric without its `val_` prefix: accuracy or loss (classification),
     loss (mse) or mae (regression)."""
@@ -24,12 +35,9 @@ def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, me
         if metric == "accuracy":
             return float(np.mean(predictions["prediction"].astype(str).to_numpy() == truth.astype(str).to_numpy()))
         if metric == "loss":
-            columns = {c.removeprefix(PROBA_PREFIX): c for c in predictions.columns if c.startswith(PROBA_PREFIX)}
-            labels = truth.astype(str).to_numpy()
-            # A class the model never saw gets probability 0, clipped: the worst loss for that row.
-            proba = np.array([predictions[columns[label]].iloc[i] if label in columns else 0.0
-                              for i, label in enumerate(labels)], dtype="float64")
-            return float(-np.mean(np.log(np.clip(proba, 1e-7, 1.0))))
+            classes = [c.removeprefix(PROBA_PREFIX) for c in predictions.columns if c.startswith(PROBA_PREFIX)]
+            proba = predictions[[PROBA_PREFIX + c for c in classes]].to_numpy(dtype="float64")
+            return log_loss(truth.astype(str).to_numpy(), proba, classes)
     else:
         error = predictions["prediction"].to_numpy(dtype="float64") - truth.to_numpy(dtype="float64")
         if metric == "loss":

@@ -21,6 +21,8 @@ QUIET_DEFAULTS = {
     # An ephemeral Prefect server needs longer than the default 20 s to start on 2 busy cores.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Plots are files, never windows: MLflow's evaluation draws through pyplot, on headless workers.
+    "MPLBACKEND": "Agg",
     # Our progress lines reach the Prefect UI too when a worker runs the flow.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "keras_mlops",
     # Calls of tasks outside a flow (unit tests, notebooks) should not warn.

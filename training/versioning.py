@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # draws its trials as the workers report the space, so it may try other hyperparameters than one process.
 WHERE_IT_RUNS = frozenset({"max_parallel", "task_runner", "dask_address", "dask_workers"})
 # Settings that change where results go, where or how fast they come, not what is trained.
-NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir", *WHERE_IT_RUNS}
+# The promotion gate's margins decide nothing that is trained: an unchanged night with another gate promotes
+# nothing new either.
+NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir", "min_improvement",
+                         "min_relative_improvement", *WHERE_IT_RUNS}
 
 
 def code_version(root: Path = ROOT) -> str:

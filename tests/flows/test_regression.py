@@ -52,6 +52,11 @@ def test_the_champion_predicts_raw_rows_in_the_targets_units(regression_pipeline
     version = pipeline.client.get_model_version(pipeline.model_name, "1")
     assert float(version.tags["test_loss"]) == pytest.approx(mse, rel=1e-6)
     assert version.tags["selection.metric"] == "val_loss" and version.tags["selection.direction"] == "min"
+    # MLflow's regressor evaluation on the promotion run: the gate's metric is the test MSE, in target units.
+    metrics = pipeline.client.get_run(version.run_id).data.metrics
+    assert metrics["test_mean_squared_error"] == pytest.approx(mse, rel=1e-6)
+    assert {"test_mean_absolute_error", "test_root_mean_squared_error", "test_r2_score"} <= set(metrics)
+    assert "residual_plot.png" in {a.path for a in pipeline.client.list_artifacts(version.run_id)}
 
 
 def test_predict_cli_writes_the_champions_predictions(regression_pipeline, split, tmp_path, capsys):

@@ -41,3 +41,16 @@ def test_a_metric_the_task_has_not_is_refused():
         score_predictions(classified(["a"], [0.5]), pd.Series(["a"]), "classification", "mae")
     with pytest.raises(ValueError, match="'accuracy' and task 'regression'"):
         score_predictions(pd.DataFrame({"prediction": [1.0]}), pd.Series([1.0]), "regression", "accuracy")
+
+
+def test_the_log_loss_is_scikit_learns_where_no_probability_is_clipped():
+    import numpy as np
+    from sklearn.metrics import log_loss as sk_log_loss
+
+    from training.evaluation import log_loss
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), 50)
+    truth = np.array([str(i) for i in rng.integers(0, 3, 50)])
+    assert log_loss(truth, proba, [0, 1, 2]) == pytest.approx(sk_log_loss(truth, proba, labels=["0", "1", "2"]))
+    assert log_loss(np.array(["9"]), proba[:1], [0, 1, 2]) == pytest.approx(-np.log(1e-7))  # a class never seen

@@ -8,6 +8,7 @@ from mlflow.models.evaluation import EvaluationResult
 from sklearn import metrics as sk
 
 from training.config import Gate, Selection
+from training.evaluation import score_predictions
 from training.tracking.evaluation import evaluate_predictions, gate_failure
 
 ACC, LOSS = Selection("val_accuracy", "max"), Selection("val_loss", "min")
@@ -44,7 +45,7 @@ def test_a_classifier_gets_mlflows_metrics_and_plots_and_the_probability_ones(ru
     labels = truth.astype(str)
     expected = {"test_accuracy_score": sk.accuracy_score(labels, predictions["prediction"].astype(str)),
                 "test_f1_score": sk.f1_score(labels, predictions["prediction"].astype(str), average="weighted"),
-                "test_log_loss": sk.log_loss(labels, proba / proba.sum(axis=1, keepdims=True), labels=["0", "1", "2"]),
+                "test_log_loss": score_predictions(predictions, truth, "classification", "loss"),  # the baselines' too
                 "test_roc_auc": sk.roc_auc_score(labels, proba / proba.sum(axis=1, keepdims=True), multi_class="ovr")}
     for name, value in expected.items():
         assert result.metrics[name] == pytest.approx(value, rel=1e-6), name
@@ -91,6 +92,10 @@ def test_the_gate_is_mlflows_validation_with_the_configured_margins():
     relative = gate_failure(evaluation(log_loss=0.29), champion, "classification", LOSS, Gate(min_relative=0.05))
     assert "test_log_loss minimum relative change check failed" in relative  # 3% better, 5% asked
     assert gate_failure(evaluation(log_loss=0.28), champion, "classification", LOSS, Gate(min_relative=0.05)) is None
+    # A tie keeps the champion at any scale: a fixed 1e-12 margin would vanish next to an MSE of 30000.
+    large = evaluation(mean_squared_error=30000.0)
+    assert gate_failure(evaluation(mean_squared_error=30000.0), large, "regression", LOSS, Gate()) is not None
+    assert gate_failure(evaluation(mean_squared_error=29999.9), large, "regression", LOSS, Gate()) is None
     regression = evaluation(mean_squared_error=3000.0)
     assert gate_failure(evaluation(mean_squared_error=2900.0), regression, "regression", LOSS,
                         Gate(min_absolute=50.0)) is None

@@ -29,7 +29,7 @@ def test_only_candidates_of_the_same_split_compete():
 
 
 def test_gate():
-    """The comparison with the champion is MLflow's gate (tests/training/tracking/test_evaluation.py); the
+    """The comparison with the champion is MLflow's gate (tests/training/test_mlflow_evaluation.py); the
     decision follows its verdict and says it."""
     assert decide(0.9, None, ACC) == ("champion", "first registered model")
     assert decide(0.95, 0.90, ACC) == ("champion", "passes the gate against the champion on the test split "

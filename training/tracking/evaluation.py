@@ -30,7 +30,7 @@ from mlflow.models.evaluation.validation import ModelValidationFailedException
 from sklearn import metrics as sk_metrics
 
 from training.config import Gate, Selection
-from training.evaluation import PROBA_PREFIX, evaluation_metric
+from training.evaluation import PROBA_PREFIX, evaluation_metric, log_loss
 from training.plots import RENDER_LOCK
 
 TARGET = "target"
@@ -67,19 +67,25 @@ def evaluate_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str,
         # Every test row with its truth and prediction, for the UI's artifact view (MLflow logs its own
         # evaluation table only for per-row metrics, which these are not).
         mlflow.log_table(data, artifact_file="test_predictions.json")
-        return mlflow.models.evaluate(
-            data=data, targets=TARGET, predictions="prediction",
-            model_type="classifier" if task == "classification" else "regressor",
-            evaluator_config=config, extra_metrics=extra_metrics, custom_artifacts=artifacts, model_id=model_id)
+        # MLflow draws its confusion matrix through pyplot's one current figure: one evaluation draws at a time
+        # (two promotions may run at once). An RLock: the plots of `custom_artifacts` take it again inside.
+        with RENDER_LOCK:
+            return mlflow.models.evaluate(
+                data=data, targets=TARGET, predictions="prediction",
+                model_type="classifier" if task == "classification" else "regressor",
+                evaluator_config=config, extra_metrics=extra_metrics, custom_artifacts=artifacts, model_id=model_id)
 
 
 def gate_failure(candidate: EvaluationResult, champion: EvaluationResult, task: str, selection: Selection,
                  gate: Gate) -> str | None:
     """None when the candidate passes MLflow's validation against the champion; else MLflow's reason."""
     name = EVALUATION_PREFIX + evaluation_metric(task, selection.metric)
+    champion_value = float(champion.metrics.get(name, 0.0))
     threshold = MetricThreshold(
-        # A tie keeps the champion: with no margin configured, better by any amount is required.
-        min_absolute_change=gate.min_absolute or 1e-12,
+        # A tie keeps the champion: with no margin configured, better by any amount is required. MLflow refuses
+        # a zero margin and compares with >=, so the smallest margin that still moves the champion's value in
+        # floating point (1e-12 alone vanishes next to an MSE in the tens of thousands).
+        min_absolute_change=gate.min_absolute or max(1e-12, abs(champion_value) * 1e-9),
         min_relative_change=gate.min_relative or None,
         greater_is_better=selection.direction == "max")
     try:
@@ -104,8 +110,8 @@ def _with_probabilities(score: Callable, n_classes: int, labels: list[str]) -> C
 
 
 def _log_loss(targets: np.ndarray, proba: np.ndarray, labels: list[str]):
-    return MetricValue(aggregate_results={"log_loss": float(sk_metrics.log_loss(targets, _normalized(proba),
-                                                                                  labels=labels))})
+    # The project's definition (training.evaluation.log_loss), so the baselines' is the same formula.
+    return MetricValue(aggregate_results={"log_loss": log_loss(targets, proba, labels)})
 
 
 def _roc_auc(targets: np.ndarray, proba: np.ndarray, labels: list[str]):

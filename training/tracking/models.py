@@ -93,7 +93,9 @@ def input_example(raw_rows: pd.DataFrame, preprocessor: Preprocessor, rows: int 
     frame = raw_rows[preprocessor.input_columns]
     complete = frame.dropna()
     frame = as_numbers(complete if len(complete) else frame, preprocessor.numeric).head(rows)
-    return frame.astype({c: str for c in preprocessor.categorical}).reset_index(drop=True)
+    # Strings where there are values (a category may be read as numbers); a missing one stays missing.
+    return frame.assign(**{c: frame[c].astype(object).where(frame[c].isna(), frame[c].astype(str))
+                           for c in preprocessor.categorical}).reset_index(drop=True)
 
 
 def declared_numeric(model) -> list[str]:

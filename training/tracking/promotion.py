@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from training.baselines import DUMMY, score_baselines
 from training.config import Gate, Selection
 from training.data import DataError
-from training.evaluation import evaluation_metric
+from training.evaluation import PROBA_PREFIX, evaluation_metric
 from training.model_card import model_card
 from training.promotion import (
     CHAMPION,
@@ -114,12 +114,20 @@ def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registr
     metrics and plots beside the new model's), or why it cannot score them (another schema or task)."""
     try:
         predictions = load_serving_model(f"models:/{registry.name}/{champion.version}").predict(raw_test)
+        missing = [c for c in expected_outputs(split) if c not in predictions.columns]
+        if missing:  # another task, or other classes: its predictions do not answer today's question
+            raise ValueError(f"its predictions lack {missing[:5]}")
     except (DataError, ValueError, KeyError, MlflowException) as error:
         return None, f"version {champion.version}: {error}"[:300]
     with tracker.run("champion-evaluation", parent_id=promotion_run_id,
                      tags={"evaluation.of": "champion", "champion.version": str(champion.version)}) as run_id, \
             tracker.active(run_id):
         return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes, plots=False), None
+
+
+def expected_outputs(split: Split) -> list[str]:
+    """The columns a model of today's task and classes answers with: `prediction`, and `proba_<class>` each."""
+    return ["prediction", *(f"{PROBA_PREFIX}{c}" for c in split.preprocessor.classes)]
 
 
 def finished_promotion(tracker: Tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:
