@@ -24,15 +24,11 @@ DUMMY, LINEAR = "dummy", "linear"
 
 @dataclass(frozen=True)
 class BaselineScores:
-    """Test scores of the baselines on the selection metric's test twin, and how the network compares."""
+    """Test scores of the baselines on the selection metric's test twin."""
 
     metric: str  # e.g. test_accuracy
     scores: dict[str, float]  # baseline name -> test score
     descriptions: dict[str, str]  # baseline name -> what it is, e.g. "DummyClassifier(prior)"
-
-    def beaten_by(self, score: float, selection: Selection) -> dict[str, bool]:
-        """Whether a test score is strictly better than each baseline's."""
-        return {name: selection.better(score, baseline) for name, baseline in self.scores.items()}
 
 
 def baseline_models(task: str, seed: int, metric: str) -> dict[str, object]:

@@ -10,27 +10,22 @@ from training.evaluation import PROBA_PREFIX
 from training.preprocessing import Preprocessor
 
 
-def check_scorable(frame: pd.DataFrame, numeric: list[str]) -> None:
-    """Name the rows that cannot be scored (text in a numeric column, infinite values) instead of dropping them."""
-    problems = []
-    for column in numeric:
-        if column not in frame.columns:
-            continue
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = frame.index[(values.isna() & frame[column].notna()) | np.isinf(values.fillna(0).astype("float64"))]
+def as_numbers(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+    """`frame` with its `numeric` columns as float64, the type the served model declares for them: a column of
+    whole numbers in a file (int64) meets it too. A row that cannot be scored (text in a numeric column, an
+    infinite value) is named, not dropped."""
+    numbers, problems = {}, []
+    for column in [c for c in numeric if c in frame.columns]:
+        values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        bad = frame.index[(values.isna() & frame[column].notna()) | np.isinf(values.fillna(0.0))]
         if len(bad):
             rows = ", ".join(str(i + 1) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
             problems.append(f"column {column!r} is not a finite number in row(s) {rows} "
                             f"(e.g. {frame[column].iloc[bad[0]]!r})")
+        numbers[column] = values
     if problems:
         raise DataError("cannot score these rows: " + "; ".join(problems) + " (rows count from 1, after the header)")
-
-
-def as_numbers(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
-    """`frame` with its `numeric` columns as float64, the type the served model declares for them: a column of
-    whole numbers in a file (int64) meets it too, and a row that is no number is named, not dropped."""
-    check_scorable(frame, numeric)
-    return frame.assign(**{c: pd.to_numeric(frame[c]).astype("float64") for c in numeric if c in frame.columns})
+    return frame.assign(**numbers)
 
 
 def predict_frame(model, preprocessor: Preprocessor, frame: pd.DataFrame) -> pd.DataFrame:
