@@ -8,6 +8,7 @@ A network that does not beat the dummy has learnt nothing a constant does not kn
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from training.config import Selection
 from training.evaluation import PROBA_PREFIX, score_predictions
+from training.noise import row_scores
 from training.split import Split
 
 DUMMY, LINEAR = "dummy", "linear"
@@ -68,3 +70,26 @@ def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineSc
         scores[name] = score_predictions(predictions(model, split), truth, split.task, metric)
         descriptions[name] = describe(model)
     return BaselineScores(metric=f"test_{metric}", scores=scores, descriptions=descriptions)
+
+
+_references: dict[tuple, float] = {}
+_references_lock = threading.Lock()
+
+
+def validation_reference(split: Split, selection: Selection, seed: int) -> float:
+    """The linear baseline's score on the validation rows, in the selection metric's own units: the level a
+    network's training and validation scores are judged against (training.diagnosis). Fitted once per split,
+    metric and seed in a process: every candidate and tuner trial of a run shares it."""
+    metric = selection.metric.removeprefix("val_")
+    key = (split.fingerprint, split.rows["train"], metric, seed)
+    with _references_lock:
+        if key not in _references:
+            model = baseline_models(split.task, seed, metric)[LINEAR]
+            model.fit(split.x_train, split.y_train)
+            if split.task == "classification":
+                predicted = np.zeros((len(split.x_val), split.n_classes))
+                predicted[:, model.classes_] = model.predict_proba(split.x_val)
+            else:
+                predicted = model.predict(split.x_val)
+            _references[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
+        return _references[key]

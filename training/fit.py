@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
+from training.baselines import validation_reference
 from training.config import Selection
 from training.diagnosis import Diagnosis, diagnose
 from training.model import build_model
+from training.noise import row_scores, standard_error
 from training.schedules import training_callbacks
 from training.spec import ModelSpec
 from training.split import Split
@@ -51,6 +54,7 @@ class FitResult:
     score: float  # val_scores[selection.metric]: what selection compares
     diagnosis: Diagnosis
     fit_seconds: float  # time inside model.fit only
+    score_se: float = 0.0  # standard error of `score` over the validation rows (training.noise)
 
     @property
     def epochs_run(self) -> int:
@@ -100,11 +104,22 @@ def fit(
     val_scores = {f"val_{k}": float(v) for k, v in evaluated.items()}
     if selection.metric not in val_scores or selection.metric not in history:
         raise ValueError(f"the model reports {sorted(val_scores)}, not the selection metric {selection.metric!r}")
+    score_se = validation_standard_error(model, split, selection, spec.batch_size)
+    stopped_early = spec.early_stopping and len(history["loss"]) < spec.epochs - initial_epoch
     return FitResult(
         model=model,
         history=history,
         val_scores=val_scores,
         score=val_scores[selection.metric],
-        diagnosis=diagnose(history, selection),
+        diagnosis=diagnose(history, selection, reference=validation_reference(split, selection, seed),
+                           score_se=score_se, stopped_early=stopped_early),
         fit_seconds=fit_seconds,
+        score_se=score_se,
     )
+
+
+def validation_standard_error(model: keras.Model, split: Split, selection: Selection, batch_size: int) -> float:
+    """The standard error of the selection score over the validation rows (training.noise)."""
+    predicted = model.predict(split.x_val, batch_size=max(batch_size, 256), verbose=0)
+    rows = row_scores(selection.metric.removeprefix("val_"), split.task, split.y_val, np.asarray(predicted))
+    return standard_error(rows)
