@@ -56,9 +56,11 @@ def print_summary(result) -> None:
         print(f"\nno change: data, code and config are those of pipeline run {result.unchanged_since}; nothing "
               f"was trained (pipeline run {result.pipeline_run_id} records that). Use --force to train anyway.")
         return
-    rows = [(s.stage, s.winner.name, f"{s.winner.score:.4f}", s.winner.diagnosis.regime, str(len(s.candidates)),
-             f"{s.seconds:.0f}s") for s in result.stages]
-    header = ("stage", "winner", f"best {result.metric}", "regime", "candidates", "time")
+    rows = [(s.stage, s.winner.name, f"{s.winner.score:.4f}", s.winner.diagnosis.regime,
+             str(len(s.candidates) - len(s.reused)),
+             str(sum(c.epochs_run for c in s.candidates if c.name not in s.reused)), f"{s.seconds:.0f}s")
+            for s in result.stages]
+    header = ("stage", "winner", f"best {result.metric}", "regime", "trained", "epochs", "time")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join
     print()
@@ -72,6 +74,12 @@ def print_summary(result) -> None:
     for row in rows:
         print(line(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print()
+    if any(s.story for s in result.stages):
+        print("the path (adaptive strategy; each step kept only beyond the noise margin):")
+        for stage in result.stages:
+            if stage.story:
+                print(f"  {stage.stage}: {stage.story}")
+        print()
     from training.tracking.uris import ui_command
 
     if result.promotion:

@@ -30,6 +30,7 @@ from training.config import (
     PipelineConfig,
     ProfileName,
     Share,
+    StrategyName,
     TaskName,
     TaskRunnerName,
     TunerName,
@@ -38,6 +39,7 @@ from training.config import (
 from training.progress import say
 from training.promotion import PromotionResult
 from training.selection import StageResult
+from training.strategy import search_scale
 from training.tracking.promotion import finished_promotion
 from training.tracking.queries import finished_pipeline_like
 from training.tracking.records import (
@@ -75,6 +77,7 @@ def training_pipeline(
     task: TaskName = D["task"],
     profile: ProfileName = D["profile"],
     seed: NonNegativeInt = D["seed"],
+    strategy: StrategyName = D["strategy"],
     epochs: PositiveInt | None = D["epochs"],
     batch_size: PositiveInt | None = D["batch_size"],
     metric: ValidationMetric | None = D["metric"],
@@ -147,9 +150,12 @@ def training_pipeline(
                                   seconds=time.perf_counter() - started, unchanged_since=previous)
         with candidate_cluster(config) as on_cluster:  # the config as is, or pointing at the run's Dask cluster
             stages = [baseline_stage(on_cluster, run_id)]
-            # Each stage starts from the previous stage's winner.
-            for stage in (capacity_stage, regularization_stage, schedule_stage, tuning_stage):
-                stages.append(stage(on_cluster, stages[-1].winner.spec, run_id))
+            # Each stage starts from the previous stage's winner; the search spends what the stages before it
+            # suggest it may still find.
+            for stage in (capacity_stage, regularization_stage, schedule_stage):
+                stages.append(stage(on_cluster, stages[-1].winner.spec, run_id, incoming=stages[-1].winner))
+            stages.append(tuning_stage(on_cluster, stages[-1].winner.spec, run_id, incoming=stages[-1].winner,
+                                       search_scale=search_scale(stages)))
         log_stage_bests(tracker, run_id, stages)
         promotion = finished_promotion(tracker, run_id, config.model_name) or promotion_stage(
             run_id, config.experiment, config.tracking_uri, config.model_name)

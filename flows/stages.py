@@ -6,6 +6,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -24,9 +25,18 @@ from training.config import PipelineConfig, Selection
 from training.data import DataError
 from training.progress import say
 from training.resume import data_changed
-from training.selection import CandidateResult, StageResult, select_winner, stage_report, verdict
+from training.selection import CandidateResult, StageResult, stage_report, verdict
 from training.spec import ModelSpec
 from training.split import Split
+from training.strategy import (
+    Plan,
+    baseline_plan,
+    next_step,
+    plan_capacity,
+    plan_regularization,
+    plan_schedule,
+    plan_tuning,
+)
 from training.tracking.queries import (
     delete_children,
     finished_child,
@@ -36,7 +46,7 @@ from training.tracking.queries import (
 )
 from training.tracking.records import log_search, log_split, log_stage, log_stage_start
 from training.tracking.runs import Tracker
-from training.variants import BASE, baseline_spec, capacity_grid, regularization_grid, schedule_grid, tuning_grid
+from training.variants import BASE, baseline_spec, schedule_grid
 
 
 @flow(name="split-stage")
@@ -58,15 +68,17 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
     return {"run_id": run_id, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
 
 
-CandidateSource = Callable[[Split, Selection, Tracker, str], dict[str, ModelSpec]]
+PlanSource = Callable[[Split, Selection, Tracker, str], Plan]
 
 
-def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | CandidateSource, config: PipelineConfig,
-                        pipeline_run_id: str | None, reference: str | None) -> StageResult:
-    """Train every candidate under one stage run, pick the winner, record the comparison.
+def run_candidate_stage(stage: str, make_plan: PlanSource, config: PipelineConfig, pipeline_run_id: str | None,
+                        incoming: CandidateResult | None = None) -> StageResult:
+    """Train what the stage's plan asks for under one stage run, batch after batch, until it decides; record
+    the comparison and the path.
 
-    `candidates` is a grid, or a function that makes one inside the stage run (the tuning stage searches
-    there first). An unfinished run of this stage under the same pipeline run is resumed, not duplicated.
+    `make_plan` makes the plan inside the stage run (the tuning stage searches there first). `incoming`, the
+    previous stage's winner on the same spec as the plan's base, is reused as the base instead of retrained.
+    An unfinished run of this stage under the same pipeline run is resumed, not duplicated.
     """
     started = time.perf_counter()
     device = prepare_devices(config)  # a stage flow may run alone, before any TensorFlow op
@@ -79,22 +91,29 @@ def run_candidate_stage(stage: str, candidates: dict[str, ModelSpec] | Candidate
         say(f"stage {stage} reused from run {finished}: {verdict(result)}")
         return result
     resume_id = unfinished_child(tracker, pipeline_run_id, stage)
-    say(f"stage {stage} {'resumed' if resume_id else 'started'}: selecting on {selection.metric} "
-        f"({selection.direction})")
-    tags = {"stage": stage, **device.tags()}
+    say(f"stage {stage} {'resumed' if resume_id else 'started'} ({config.strategy}): selecting on "
+        f"{selection.metric} ({selection.direction})")
+    tags = {"stage": stage, "strategy": config.strategy, **device.tags()}
     with tracker.run(stage, parent_id=pipeline_run_id, tags=tags, resume_id=resume_id) as stage_run_id:
         if resume_id:
             # Candidates are retrained on resume (they are cheap next to a search); drop the old attempt's.
             delete_children(tracker, stage_run_id, {"kind": "candidate"})
-        if callable(candidates):
-            candidates = candidates(split, selection, tracker, stage_run_id)
-        say(f"stage {stage}: {len(candidates)} candidate(s): {', '.join(candidates)}")
-        log_stage_start(tracker, stage_run_id, list(candidates), reference, selection)
-        results = train_all(stage, candidates, split, selection, config, tracker, stage_run_id)
-        winner = select_winner(results, selection)
+        plan = make_plan(split, selection, tracker, stage_run_id)
+        log_stage_start(tracker, stage_run_id, config.strategy, BASE, selection)
+        reused = [replace(incoming, name=BASE)] if incoming is not None else []
+        if reused:
+            say(f"stage {stage}: the incoming winner is the base, reused from run {incoming.run_id}")
+        results = list(reused)
+        # The plan is replayed over the results after each batch: it names the next batch, or decides.
+        while (step := next_step(plan, results, selection)).batch:
+            say(f"stage {stage}: {len(step.batch)} candidate(s): {', '.join(step.batch)}")
+            results += train_all(stage, step.batch, split, selection, config, tracker, stage_run_id)
+        outcome = step.outcome
         result = StageResult(stage=stage, run_id=stage_run_id, metric=selection.metric,
-                             direction=selection.direction, candidates=results, winner=winner,
-                             reference=reference, seconds=time.perf_counter() - started)
+                             direction=selection.direction, candidates=results,
+                             winner=next(r for r in results if r.name == outcome.winner), reference=BASE,
+                             seconds=time.perf_counter() - started, story=outcome.story, margin=outcome.margin,
+                             decisions=outcome.decisions, reused=tuple(r.name for r in reused))
         log_stage(tracker, stage_run_id, result, selection)
     create_markdown_artifact(key=f"{stage}-comparison", markdown=stage_report(result, selection, tracker.run_link),
                              description=f"{stage}: candidates compared on {selection.metric}")
@@ -121,47 +140,70 @@ def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, co
         return [future.result() for future in futures]
 
 
+def reusable(incoming: CandidateResult | None, base: ModelSpec, config: PipelineConfig) -> CandidateResult | None:
+    """The previous stage's winner, when the adaptive strategy may stand it in for this stage's base: trained on
+    the same spec, so retraining it would only repeat it. The grid strategy retrains its base, as it always did."""
+    if config.strategy == "adaptive" and incoming is not None and incoming.spec == base:
+        return incoming
+    return None
+
+
+def fixed(plan: Plan) -> PlanSource:
+    return lambda *_: plan
+
+
 @flow(name="baseline-stage")
 def baseline_stage(config: PipelineConfig, pipeline_run_id: str | None = None,
                    base: ModelSpec | None = None) -> StageResult:
     """Train the baseline spec once and diagnose it."""
-    return run_candidate_stage("baseline", {BASE: base or baseline_spec(config)}, config, pipeline_run_id,
-                               reference=BASE)
+    return run_candidate_stage("baseline", fixed(baseline_plan(base or baseline_spec(config))), config,
+                               pipeline_run_id)
 
 
 @flow(name="capacity-stage")
-def capacity_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
-    """Grow and shrink the network around the base: fewer and more layers, narrower and wider units."""
-    return run_candidate_stage("capacity", capacity_grid(base, config), config, pipeline_run_id, reference=BASE)
+def capacity_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None,
+                   incoming: CandidateResult | None = None) -> StageResult:
+    """Grow an underfitting base, shrink an overfitting one (adaptive), or sweep the profile's networks (grid)."""
+    return run_candidate_stage("capacity", fixed(plan_capacity(base, config)), config, pipeline_run_id,
+                               reusable(incoming, base, config))
 
 
 @flow(name="regularization-stage")
-def regularization_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
-    """Dropout rates, batch normalization, and both, on the capacity winner."""
-    return run_candidate_stage("regularization", regularization_grid(base, config), config, pipeline_run_id,
-                               reference=BASE)
+def regularization_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None,
+                         incoming: CandidateResult | None = None) -> StageResult:
+    """Dropout, weight decay and batch normalization on the capacity winner: only what its diagnosis calls for
+    (adaptive), or every variant (grid)."""
+    return run_candidate_stage("regularization", fixed(plan_regularization(base, config)), config, pipeline_run_id,
+                               reusable(incoming, base, config))
 
 
 @flow(name="schedule-stage")
-def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
+def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None,
+                   incoming: CandidateResult | None = None) -> StageResult:
     """Learning-rate decay (exponential, step), ReduceLROnPlateau, EarlyStopping, best-epoch checkpoint."""
-    return run_candidate_stage("schedule", schedule_grid(base, config), config, pipeline_run_id, reference=BASE)
+    plan = plan_schedule(base, config)
+    return run_candidate_stage("schedule", fixed(plan), config, pipeline_run_id,
+                               reusable(incoming, schedule_grid(base, config)[BASE], config))
 
 
 @flow(name="tuning-stage")
-def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None) -> StageResult:
-    """Keras Tuner search from the incoming winner; candidates are the retrained best trial and the base."""
+def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None,
+                 incoming: CandidateResult | None = None, search_scale: float = 1.0) -> StageResult:
+    """Keras Tuner search from the incoming winner; candidates are the retrained best trial and the base.
+    `search_scale`: the share of the profile's search budget to spend (training.strategy.search_scale)."""
 
-    def search_then_candidates(split: Split, selection: Selection, tracker: Tracker, stage_run_id: str):
+    def search_then_plan(split: Split, selection: Selection, tracker: Tracker, stage_run_id: str) -> Plan:
         directory = tuning_directory(config, pipeline_run_id or stage_run_id)
-        summary = search_hyperparameters(config, base, split, selection, tracker, stage_run_id, directory)
-        log_search(tracker, stage_run_id, summary, selection, config.tuner)
+        summary = search_hyperparameters(config, base, split, selection, tracker, stage_run_id, directory,
+                                         search_scale)
+        log_search(tracker, stage_run_id, summary, selection, config.tuner, search_scale)
         chosen = {k: v for k, v in summary.best_values.items() if not k.startswith("tuner/")}
         say(f"  tuning: {summary.trials} trial(s), {summary.epochs} epochs, best {selection.metric} "
             f"{summary.best_score:.4f} with {chosen}")
-        return tuning_grid(base, summary.best_spec)
+        return plan_tuning(base, summary.best_spec, config, summary.trials)
 
-    result = run_candidate_stage("tuning", search_then_candidates, config, pipeline_run_id, reference=BASE)
+    result = run_candidate_stage("tuning", search_then_plan, config, pipeline_run_id,
+                                 reusable(incoming, base, config))
     # A finished search is in MLflow; its project folder only served to resume an interrupted one.
     directory = tuning_directory(config, pipeline_run_id or result.run_id)
     shutil.rmtree(directory, ignore_errors=True)

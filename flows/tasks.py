@@ -24,7 +24,7 @@ from training.tracking.candidates import train_and_record
 from training.tracking.runs import Tracker
 from training.tracking.uris import project_root, resolve_tracking_uri
 from tuning.distributed import SearchJob, run_distributed_search
-from tuning.tuner import BUDGETS, SearchSummary, run_search
+from tuning.tuner import BUDGETS, SearchSummary, run_search, scaled
 
 # Before any flow of this process installs Prefect's SIGTERM bridge (every flow module imports this one).
 remember_sigterm()
@@ -139,17 +139,20 @@ def tuning_directory(config: PipelineConfig, owner_run_id: str) -> Path:
 
 @task(cache_policy=NO_CACHE)
 def search_hyperparameters(config: PipelineConfig, base: ModelSpec, split: Split, selection: Selection,
-                           tracker: Tracker, stage_run_id: str, directory: Path) -> SearchSummary:
-    """Run (or continue) the Keras Tuner search; every trial is a child run of the tuning stage."""
-    budget = BUDGETS[config.profile]
+                           tracker: Tracker, stage_run_id: str, directory: Path, scale: float = 1.0) -> SearchSummary:
+    """Run (or continue) the Keras Tuner search; every trial is a child run of the tuning stage. `scale`: the
+    share of the profile's budget to spend; a budget the config sets itself is spent as set."""
+    budget = scaled(BUDGETS[config.profile], scale)
     budget = replace(budget, max_trials=config.max_trials or budget.max_trials,
                      max_epochs=config.tuning_max_epochs or budget.max_epochs)
+    centred = config.strategy == "adaptive"
     if not config.tuner_workers:
-        say(f"  tuning: {config.tuner} search in {directory}")
+        say(f"  tuning: {config.tuner} search in {directory}, {scale:.0%} of the profile's budget"
+            f"{', centred on the incoming winner' if centred else ''}")
         return run_search(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id,
-                          config.seed)
+                          config.seed, centred)
     say(f"  tuning: {config.tuner} search in {directory}, Keras Tuner's chief and {config.tuner_workers} "
         "worker process(es)")
     job = SearchJob(config.tuner, base, split, selection, budget, directory, tracker, stage_run_id, config.seed,
-                    config.mixed_precision, config.deterministic)
+                    config.mixed_precision, config.deterministic, centred)
     return run_distributed_search(job, config.tuner_workers, visible_gpu_ids())

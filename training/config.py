@@ -25,6 +25,8 @@ ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
 MixedPrecision = Literal["auto", "on", "off"]
+# How stages choose candidates: the course's loop read from each winner's diagnosis, or fixed grids.
+StrategyName = Literal["adaptive", "grid"]
 # Where a stage's candidates train: threads of the flow's process, or the worker processes of a Dask cluster.
 TaskRunnerName = Literal["threads", "dask"]
 # Constrained types shared by the config and the pipeline flow's signature: Prefect turns the signature into
@@ -119,6 +121,10 @@ class PipelineConfig(BaseModel):
     seed: int = Field(42, ge=0, description="Seed of the split and of every fit.")
     profile: ProfileName = Field("standard", description="How much work a run does: quick (a few epochs, for "
                                                          "smoke tests), standard, or full (nightly, on a GPU).")
+    strategy: StrategyName = Field(
+        "adaptive", description="adaptive: each stage reads the incoming winner's diagnosis and steps (grow or "
+                                "shrink, regularize only what overfits, train longer while improving, keep a "
+                                "change only beyond the noise margin); grid: every stage trains its fixed grid.")
     epochs: PositiveInt | None = Field(None, description="Epochs per candidate; default per profile.")
     batch_size: PositiveInt | None = Field(None, description="Batch size of every fit; default per profile.")
     metric: str | None = Field(None, description="Selection metric, e.g. val_mae; default val_accuracy for "

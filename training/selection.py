@@ -30,12 +30,14 @@ class CandidateResult:
     param_count: int
     epochs_run: int
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
+    score_se: float = 0.0  # standard error of `score` over the validation rows (training.noise)
 
     @classmethod
     def of_fit(cls, name: str, spec: ModelSpec, run_id: str, model_uri: str, result: FitResult) -> CandidateResult:
         return cls(name=name, spec=spec, run_id=run_id, model_uri=model_uri, score=result.score,
                    val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
-                   param_count=result.param_count, epochs_run=result.epochs_run, history=result.history)
+                   param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
+                   score_se=result.score_se)
 
 
 @dataclass
@@ -48,6 +50,10 @@ class StageResult:
     winner: CandidateResult
     reference: str | None  # name of the incoming base among the candidates, if any
     seconds: float
+    story: str = ""  # the adaptive strategy's path in words (training.strategy); empty for a grid
+    margin: float | None = None  # the noise margin a candidate had to beat (adaptive strategy)
+    decisions: dict[str, str] = field(default_factory=dict)  # candidate name -> why it was kept or not
+    reused: tuple[str, ...] = ()  # candidates taken from an earlier stage's run, not trained here
 
     @property
     def reference_result(self) -> CandidateResult | None:
@@ -67,8 +73,11 @@ def select_winner(candidates: list[CandidateResult], selection: Selection) -> Ca
     return winner
 
 
-def comparison_table(candidates: list[CandidateResult], selection: Selection, winner: str) -> pd.DataFrame:
-    """One row per candidate, best first, with what a person compares in the UI."""
+def comparison_table(candidates: list[CandidateResult], selection: Selection, winner: str,
+                     decisions: dict[str, str] | None = None, reused: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per candidate, best first, with what a person compares in the UI (and, for the adaptive strategy,
+    why each step was kept or not; a base reused from the previous stage says so)."""
+    decisions = {**(decisions or {}), **{name: "incoming winner, trained in the previous stage" for name in reused}}
     rows = [
         {
             "variant": c.name,
@@ -80,6 +89,7 @@ def comparison_table(candidates: list[CandidateResult], selection: Selection, wi
             "params": c.param_count,
             "fit_seconds": round(c.fit_seconds, 2),
             "spec": c.spec.describe(),
+            **({"decision": decisions.get(c.name, "")} if decisions else {}),
             "run_id": c.run_id,
         }
         for c in candidates
@@ -89,7 +99,10 @@ def comparison_table(candidates: list[CandidateResult], selection: Selection, wi
 
 
 def verdict(result: StageResult) -> str:
-    """One sentence: which variant won, by how much over the incoming base, and why."""
+    """The adaptive strategy's story; for a grid, one sentence: which variant won, by how much over the incoming
+    base, and why."""
+    if result.story:
+        return result.story
     winner, base = result.winner, result.reference_result
     if base is None or base.name == winner.name:
         why = "the incoming base stayed best" if base is not None else "best of the candidates"
@@ -100,10 +113,15 @@ def verdict(result: StageResult) -> str:
             f"{base.name} ({base.score:.4f}); {winner.diagnosis.advice}")
 
 
+def pipeline_story(stages: list[StageResult]) -> str:
+    """The adaptive path of a whole pipeline run, one line per stage that has a story."""
+    return "\n".join(f"{s.stage}: {s.story}" for s in stages if s.story)
+
+
 def stage_report(result: StageResult, selection: Selection, link: Callable[[str], str]) -> str:
     """The stage's comparison in Markdown for people (a Prefect artifact): the verdict, the stage run and each
     candidate linked through `link(run_id)`, best first."""
-    table = comparison_table(result.candidates, selection, result.winner.name)
+    table = comparison_table(result.candidates, selection, result.winner.name, result.decisions, result.reused)
     table["variant"] = [f"[{name}]({link(run_id)})" for name, run_id in zip(table["variant"], table["run_id"],
                                                                              strict=True)]
     return (f"# Stage `{result.stage}`\n\n{verdict(result)}\n\nMLflow stage run: [{result.run_id}]"
@@ -115,11 +133,13 @@ def stage_result_to_dict(result: StageResult) -> dict:
     def candidate(c: CandidateResult) -> dict:
         return {"name": c.name, "spec": asdict(c.spec), "run_id": c.run_id, "model_uri": c.model_uri,
                 "score": c.score, "val_scores": c.val_scores, "diagnosis": asdict(c.diagnosis),
-                "fit_seconds": c.fit_seconds, "param_count": c.param_count, "epochs_run": c.epochs_run}
+                "fit_seconds": c.fit_seconds, "param_count": c.param_count, "epochs_run": c.epochs_run,
+                "score_se": c.score_se}
 
     return {"stage": result.stage, "run_id": result.run_id, "metric": result.metric, "direction": result.direction,
             "candidates": [candidate(c) for c in result.candidates], "winner": result.winner.name,
-            "reference": result.reference, "seconds": result.seconds}
+            "reference": result.reference, "seconds": result.seconds, "story": result.story,
+            "margin": result.margin, "decisions": result.decisions, "reused": list(result.reused)}
 
 
 def stage_result_from_dict(data: dict) -> StageResult:
@@ -127,8 +147,10 @@ def stage_result_from_dict(data: dict) -> StageResult:
         name=c["name"], spec=ModelSpec(**{**c["spec"], "notes": tuple(c["spec"].get("notes", ()))}),
         run_id=c["run_id"], model_uri=c["model_uri"], score=c["score"], val_scores=c["val_scores"],
         diagnosis=Diagnosis(**c["diagnosis"]), fit_seconds=c["fit_seconds"], param_count=c["param_count"],
-        epochs_run=c["epochs_run"]) for c in data["candidates"]]
+        epochs_run=c["epochs_run"], score_se=c.get("score_se", 0.0)) for c in data["candidates"]]
     winner = next(c for c in candidates if c.name == data["winner"])
     return StageResult(stage=data["stage"], run_id=data["run_id"], metric=data["metric"],
                        direction=data["direction"], candidates=candidates, winner=winner,
-                       reference=data["reference"], seconds=data["seconds"])
+                       reference=data["reference"], seconds=data["seconds"], story=data.get("story", ""),
+                       margin=data.get("margin"), decisions=data.get("decisions", {}),
+                       reused=tuple(data.get("reused", ())))

@@ -85,7 +85,8 @@ class ModelSpec:
         values["layers"] = len(self.units)
         return values
 
-    def describe(self) -> str:
+    def describe_network(self) -> str:
+        """The network alone: its units and what regularizes it."""
         parts = ["units " + "-".join(str(u) for u in self.units)]
         if self.dropout:
             parts.append(f"dropout {self.dropout:g}")
@@ -93,7 +94,10 @@ class ModelSpec:
             parts.append(f"l2 {self.l2:g}")
         if self.batchnorm:
             parts.append("batchnorm")
-        parts.append(f"{self.optimizer} lr {self.learning_rate:g}")
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        parts = [self.describe_network(), f"{self.optimizer} lr {self.learning_rate:g}"]
         if self.schedule != "constant":
             parts.append(f"{self.schedule} decay x{self.decay_rate:g}/{self.decay_every}ep")
         if self.reduce_on_plateau:

@@ -55,6 +55,7 @@ class SearchJob:
     seed: int
     mixed_precision: str = "auto"  # each process sets up its own devices, as the flow's process did
     deterministic: bool = False
+    centred: bool = False  # the search space around the base (tuning.space)
 
     def tuner(self):
         """The tracked tuner on the job's project folder; its role (chief, worker, none) comes from the
@@ -62,7 +63,7 @@ class SearchJob:
         from keras_tuner.src.distribute import utils as roles
 
         tuner = tracked_tuner(self.kind, self.base, self.split, self.selection, self.budget, self.directory,
-                              self.tracker, self.stage_run_id, self.seed)
+                              self.tracker, self.stage_run_id, self.seed, self.centred)
         if not (roles.has_chief_oracle() and not roles.is_chief_oracle()) and (
                 self.directory / "oracle.json").exists():
             # Keras Tuner reloads the oracle only along with this role's own state file (chief.json,

@@ -21,12 +21,16 @@ def _with(values: tuple, default) -> list:
     return sorted({*values, default})
 
 
-def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
+def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec, centred: bool = False) -> ModelSpec:
     """Declare the space on `hp` (defaults = `base`) and return the spec its current values describe.
 
     Called by the hypermodel for every trial; with fresh `HyperParameters()` it returns `base` itself.
     Schedule and callback settings are not searched: they stay as the schedule stage chose them.
+    `centred` (the adaptive strategy): the space around the incoming winner (centred_spec_from_hp), not the
+    whole range.
     """
+    if centred:
+        return centred_spec_from_hp(hp, base)
     layers = hp.Int("layers", 1, max(MAX_LAYERS, len(base.units)), default=len(base.units))
     units = []
     for i in range(layers):
@@ -45,5 +49,35 @@ def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
         batch_size=hp.Choice("batch_size", _with(BATCH_SIZES, base.batch_size), default=base.batch_size),
         dropout=hp.Choice("dropout", _with(DROPOUT_RATES, base.dropout), default=base.dropout),
         l2=hp.Choice("l2", _with(L2_FACTORS, base.l2), default=base.l2),
+        batchnorm=hp.Boolean("batchnorm", default=base.batchnorm),
+    )
+
+
+def centred_spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
+    """The search space around the incoming winner, which the earlier stages already moved to a good region:
+    one layer fewer or more, each layer half, as wide or twice as wide, the learning rate within 10x either way
+    (the playbook's nuisance hyperparameter: a network of another size may want another rate), half or twice
+    the batch size, a little less or more dropout and weight decay."""
+    most = min(MAX_LAYERS + 1, len(base.units) + 1)
+    layers = hp.Int("layers", max(1, len(base.units) - 1), most, default=len(base.units))
+    units = []
+    for i in range(layers):
+        default = base.units[i] if i < len(base.units) else max(8, base.units[-1] // 2)
+        with hp.conditional_scope("layers", list(range(i + 1, most + 1))):
+            units.append(hp.Choice(f"units_{i}", sorted({max(8, default // 2), default, default * 2}),
+                                   default=default))
+    dropouts = sorted({round(min(0.6, max(0.0, base.dropout + step)), 2) for step in (-0.1, 0.0, 0.1, 0.2)})
+    l2s = sorted({0.0, base.l2 / 10, base.l2, base.l2 * 10} if base.l2 else {0.0, 1e-4, 1e-3})
+    return replace(
+        base,
+        units=tuple(units),
+        activation=hp.Choice("activation", _with(ACTIVATIONS, base.activation), default=base.activation),
+        learning_rate=hp.Float("learning_rate", base.learning_rate / 10,
+                               max(base.learning_rate, min(1.0, base.learning_rate * 10)),
+                               sampling="log", default=base.learning_rate),
+        batch_size=hp.Choice("batch_size", sorted({max(8, base.batch_size // 2), base.batch_size,
+                                                   base.batch_size * 2}), default=base.batch_size),
+        dropout=hp.Choice("dropout", dropouts, default=base.dropout),
+        l2=hp.Choice("l2", l2s, default=base.l2),
         batchnorm=hp.Boolean("batchnorm", default=base.batchnorm),
     )

@@ -44,13 +44,23 @@ BUDGETS = {
 }
 
 
+def scaled(budget: Budget, scale: float) -> Budget:
+    """A share of a budget (the adaptive strategy's search_scale): fewer trials, or shorter Hyperband brackets,
+    never below two of either."""
+    if scale >= 1.0:
+        return budget
+    return replace(budget, max_epochs=max(2, round(budget.max_epochs * scale)),
+                   max_trials=max(2, round(budget.max_trials * scale)))
+
+
 class SpecHyperModel(kt.HyperModel):
     """hp -> spec -> the same builder, fit and record as every other stage's candidate."""
 
     def __init__(self, base: ModelSpec, split: Split, selection: Selection, seed: int, tracker: Tracker,
-                 stage_run_id: str):
+                 stage_run_id: str, centred: bool = False):
         super().__init__(name="spec")
         self.base, self.split, self.selection, self.seed = base, split, selection, seed
+        self.centred = centred  # the space around the base (tuning.space.centred_spec_from_hp)
         self.tracker, self.stage_run_id = tracker, stage_run_id
         # The trial being run and its params as drawn, before building adds values: set by TrackedTrials.
         self.trial_id: str | None = None
@@ -58,14 +68,14 @@ class SpecHyperModel(kt.HyperModel):
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         keras.utils.set_random_seed(self.seed)
-        spec = spec_from_hp(hp, self.base)
+        spec = spec_from_hp(hp, self.base, self.centred)
         return build_model(spec, self.split.n_features, self.split.task, self.split.n_classes, seed=self.seed,
                            target_scale=self.split.target_scale)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, callbacks=None, epochs=None,
             initial_epoch: int = 0, **kwargs) -> dict[str, float]:
         """Train the trial's model as a run of its own under the tuning stage run (curves, score, diagnosis)."""
-        spec = spec_from_hp(hp, self.base)
+        spec = spec_from_hp(hp, self.base, self.centred)
         if epochs is not None:  # Hyperband's budget for this round
             spec = replace(spec, epochs=int(epochs))
         name = f"trial-{self.trial_id}"
@@ -117,7 +127,8 @@ class TrackedTrials:
                         unfinished_only=True)
         drawn = trial.hyperparameters
         self.hypermodel.trial_id = trial.trial_id
-        self.hypermodel.trial_params = {**spec_from_hp(drawn.copy(), self.hypermodel.base).params(), **drawn.values}
+        self.hypermodel.trial_params = {**spec_from_hp(drawn.copy(), self.hypermodel.base,
+                                                                 self.hypermodel.centred).params(), **drawn.values}
         with warnings.catch_warnings():
             # Hyperband continues a trial from the previous round's weights into a fresh optimizer: Keras
             # warns that it skips the saved optimizer state, which is exactly what is meant.
@@ -190,21 +201,23 @@ def summarize(tuner: kt.Tuner, base: ModelSpec) -> SearchSummary:
                  - int(t.hyperparameters.values.get("tuner/initial_epoch", 0)) for t in finished)
     return SearchSummary(
         trials=len(finished), epochs=epochs, best_values=dict(best.hyperparameters.values),
-        best_spec=spec_from_hp(best.hyperparameters.copy(), base), best_score=float(best.score),
+        best_spec=spec_from_hp(best.hyperparameters.copy(), base, tuner.hypermodel.centred),
+        best_score=float(best.score),
         scores=[(t.trial_id, float(t.score)) for t in finished],
     )
 
 
 def tracked_tuner(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget,
-                  directory: Path, tracker: Tracker, stage_run_id: str, seed: int) -> kt.Tuner:
-    """The tracked tuner of a search from `base` on the one fit path, its project in `directory`."""
-    return make_tuner(kind, SpecHyperModel(base, split, selection, seed, tracker, stage_run_id), budget, directory,
-                      seed)
+                  directory: Path, tracker: Tracker, stage_run_id: str, seed: int, centred: bool = False) -> kt.Tuner:
+    """The tracked tuner of a search from `base` on the one fit path, its project in `directory`; `centred`:
+    the search space around `base` (tuning.space)."""
+    return make_tuner(kind, SpecHyperModel(base, split, selection, seed, tracker, stage_run_id, centred), budget,
+                      directory, seed)
 
 
 def run_search(kind: str, base: ModelSpec, split: Split, selection: Selection, budget: Budget, directory: Path,
-               tracker: Tracker, stage_run_id: str, seed: int) -> SearchSummary:
+               tracker: Tracker, stage_run_id: str, seed: int, centred: bool = False) -> SearchSummary:
     """Search (or continue an interrupted search in `directory`) and summarize it."""
-    tuner = tracked_tuner(kind, base, split, selection, budget, directory, tracker, stage_run_id, seed)
+    tuner = tracked_tuner(kind, base, split, selection, budget, directory, tracker, stage_run_id, seed, centred)
     tuner.search(verbose=0)
     return summarize(tuner, base)

@@ -30,7 +30,9 @@ def test_the_tuning_stage_runs_each_trial_once_on_a_chief_and_two_workers(quick_
     config = PipelineConfig(profile="quick", tracking_uri=tracking_uri, experiment="distributed-stage",
                             work_dir=str(tmp_path / "work"), tuner_workers=2)
     base = next(c for c in alone.candidates if c.name == "base").spec
-    result = tuning_stage(config, base)
+    # The same share of the profile's budget as the pipeline gave its search (what its earlier stages gained).
+    scale = float(Tracker(quick_pipeline.uri, "pipeline-test").get_run(alone.run_id).data.params["search_scale"])
+    result = tuning_stage(config, base, search_scale=scale)
 
     tracker = Tracker(tracking_uri, "distributed-stage")
     runs = trial_runs(tracker, result.run_id)

@@ -7,7 +7,7 @@ import pandas as pd
 from training import plots
 from training.config import PipelineConfig, Selection
 from training.fit import FitResult
-from training.selection import StageResult, comparison_table, stage_result_to_dict, verdict
+from training.selection import StageResult, comparison_table, pipeline_story, stage_result_to_dict, verdict
 from training.split import Split
 from training.tracking.models import log_keras_model
 from training.tracking.runs import Tracker
@@ -31,8 +31,10 @@ def log_resumed_by(tracker: Tracker, run_id: str, flow_run_id: str) -> None:
 
 
 def log_stage_bests(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
-    """Each stage's best score, on the pipeline run (before promotion, so a failed promotion keeps them)."""
+    """Each stage's best score and the last stage's winner (what an adaptive run promotes), on the pipeline run
+    (before promotion, so a failed promotion keeps them)."""
     tracker.log_metrics(run_id, {f"{s.stage}_best_{s.metric}": s.winner.score for s in stages})
+    tracker.set_tags(run_id, {"selected.run_id": stages[-1].winner.run_id})
 
 
 def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
@@ -40,6 +42,8 @@ def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult
     last = stages[-1]
     tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": last.stage, "winner.variant": last.winner.name,
                               "winner.run_id": last.winner.run_id})
+    if path := pipeline_story(stages):
+        tracker.set_tags(run_id, {"story": path, "mlflow.note.content": path})
 
 
 def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.DataFrame, target: str,
@@ -91,9 +95,10 @@ def log_candidate(tracker: Tracker, run_id: str, result: FitResult, split: Split
     return model_uri
 
 
-def log_search(tracker: Tracker, run_id: str, summary, selection: Selection, tuner: str) -> None:
+def log_search(tracker: Tracker, run_id: str, summary, selection: Selection, tuner: str, scale: float = 1.0) -> None:
     """The search summary (a tuning.tuner.SearchSummary) on the tuning stage run: trials, epochs spent,
-    best hyperparameters, score per trial."""
+    best hyperparameters, score per trial, and the share of the profile's budget it was given."""
+    tracker.log_params(run_id, {"search_scale": scale})
     tracker.log_metrics(run_id, {"trials": summary.trials, "trial_epochs": summary.epochs,
                                  f"best_trial_{selection.metric}": summary.best_score})
     tracker.log_dict(run_id, {"tuner": tuner, "trials": summary.trials, "epochs": summary.epochs,
@@ -103,21 +108,28 @@ def log_search(tracker: Tracker, run_id: str, summary, selection: Selection, tun
                                                      f"{tuner} search"), "plots/score_per_trial.png")
 
 
-def log_stage_start(tracker: Tracker, run_id: str, candidates: list[str], reference: str | None,
+def log_stage_start(tracker: Tracker, run_id: str, strategy: str, reference: str | None,
                     selection: Selection) -> None:
-    tracker.log_params(run_id, {"candidates": ", ".join(candidates), "reference": reference or "",
-                                "metric": selection.metric, "direction": selection.direction})
+    tracker.log_params(run_id, {"strategy": strategy, "reference": reference or "", "metric": selection.metric,
+                                "direction": selection.direction})
 
 
 def log_stage(tracker: Tracker, run_id: str, result: StageResult, selection: Selection) -> None:
     """The stage's comparison table, its overlaid validation curves, and which variant won and why."""
     winner = result.winner
-    tracker.log_metrics(run_id, {f"best_{selection.metric}": winner.score, "candidates": len(result.candidates),
-                                 "stage_seconds": result.seconds})
+    trained = [c for c in result.candidates if c.name not in result.reused]
+    tracker.log_metrics(run_id, {f"best_{selection.metric}": winner.score, "candidates": len(trained),
+                                 "epochs_trained": sum(c.epochs_run for c in trained), "stage_seconds": result.seconds,
+                                 **({"noise_margin": result.margin} if result.margin is not None else {})})
     tracker.set_tags(run_id, {"winner": winner.name, "winner.run_id": winner.run_id,
                               "winner.model_uri": winner.model_uri, "winner.regime": winner.diagnosis.regime,
+                              "candidates": ", ".join(c.name for c in result.candidates),
                               "verdict": verdict(result), "mlflow.note.content": verdict(result)})
-    tracker.log_table(run_id, comparison_table(result.candidates, selection, winner.name), "comparison")
+    for candidate in trained:  # why each step was kept or not, on the step's own run
+        if candidate.name in result.decisions:
+            tracker.set_tags(candidate.run_id, {"decision": result.decisions[candidate.name]})
+    tracker.log_table(run_id, comparison_table(result.candidates, selection, winner.name, result.decisions,
+                                               result.reused), "comparison")
     tracker.log_dict(run_id, stage_result_to_dict(result), "stage/result.json")  # reused by a resume
     tracker.log_figure(run_id, plots.overlaid_validation_curves(
         {c.name: c.history for c in result.candidates}, selection.metric, f"{result.stage}: validation"),
