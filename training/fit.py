@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -55,6 +55,7 @@ class FitResult:
     diagnosis: Diagnosis
     fit_seconds: float  # time inside model.fit only
     score_se: float = 0.0  # standard error of `score` over the validation rows (training.noise)
+    val_rows: np.ndarray | None = field(default=None, repr=False)  # the per-row values whose mean is `score`
 
     @property
     def epochs_run(self) -> int:
@@ -104,7 +105,8 @@ def fit(
     val_scores = {f"val_{k}": float(v) for k, v in evaluated.items()}
     if selection.metric not in val_scores or selection.metric not in history:
         raise ValueError(f"the model reports {sorted(val_scores)}, not the selection metric {selection.metric!r}")
-    score_se = validation_standard_error(model, split, selection, spec.batch_size)
+    rows = validation_rows(model, split, selection, spec.batch_size)
+    score_se = standard_error(rows)
     stopped_early = spec.early_stopping and len(history["loss"]) < spec.epochs - initial_epoch
     return FitResult(
         model=model,
@@ -115,11 +117,12 @@ def fit(
                            score_se=score_se, stopped_early=stopped_early),
         fit_seconds=fit_seconds,
         score_se=score_se,
+        val_rows=rows,
     )
 
 
-def validation_standard_error(model: keras.Model, split: Split, selection: Selection, batch_size: int) -> float:
-    """The standard error of the selection score over the validation rows (training.noise)."""
+def validation_rows(model: keras.Model, split: Split, selection: Selection, batch_size: int) -> np.ndarray:
+    """The per-row values of the selection metric on the validation rows (training.noise): their spread gives
+    the score's standard error, and two models' rows give the standard error of their difference."""
     predicted = model.predict(split.x_val, batch_size=max(batch_size, 256), verbose=0)
-    rows = row_scores(selection.metric.removeprefix("val_"), split.task, split.y_val, np.asarray(predicted))
-    return standard_error(rows)
+    return row_scores(selection.metric.removeprefix("val_"), split.task, split.y_val, np.asarray(predicted))

@@ -31,13 +31,15 @@ class CandidateResult:
     epochs_run: int
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
     score_se: float = 0.0  # standard error of `score` over the validation rows (training.noise)
+    val_rows: list[float] = field(repr=False, default_factory=list)  # per-row values whose mean is `score`
 
     @classmethod
     def of_fit(cls, name: str, spec: ModelSpec, run_id: str, model_uri: str, result: FitResult) -> CandidateResult:
         return cls(name=name, spec=spec, run_id=run_id, model_uri=model_uri, score=result.score,
                    val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
                    param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
-                   score_se=result.score_se)
+                   score_se=result.score_se,
+                   val_rows=[] if result.val_rows is None else [float(v) for v in result.val_rows])
 
 
 @dataclass
@@ -134,7 +136,9 @@ def stage_result_to_dict(result: StageResult) -> dict:
         return {"name": c.name, "spec": asdict(c.spec), "run_id": c.run_id, "model_uri": c.model_uri,
                 "score": c.score, "val_scores": c.val_scores, "diagnosis": asdict(c.diagnosis),
                 "fit_seconds": c.fit_seconds, "param_count": c.param_count, "epochs_run": c.epochs_run,
-                "score_se": c.score_se}
+                "score_se": c.score_se,
+                # The winner's rows only: it is the next stage's incoming base, judged against on resume too.
+                **({"val_rows": c.val_rows} if c is result.winner else {})}
 
     return {"stage": result.stage, "run_id": result.run_id, "metric": result.metric, "direction": result.direction,
             "candidates": [candidate(c) for c in result.candidates], "winner": result.winner.name,
@@ -147,7 +151,8 @@ def stage_result_from_dict(data: dict) -> StageResult:
         name=c["name"], spec=ModelSpec(**{**c["spec"], "notes": tuple(c["spec"].get("notes", ()))}),
         run_id=c["run_id"], model_uri=c["model_uri"], score=c["score"], val_scores=c["val_scores"],
         diagnosis=Diagnosis(**c["diagnosis"]), fit_seconds=c["fit_seconds"], param_count=c["param_count"],
-        epochs_run=c["epochs_run"], score_se=c.get("score_se", 0.0)) for c in data["candidates"]]
+        epochs_run=c["epochs_run"], score_se=c.get("score_se", 0.0), val_rows=c.get("val_rows", []))
+        for c in data["candidates"]]
     winner = next(c for c in candidates if c.name == data["winner"])
     return StageResult(stage=data["stage"], run_id=data["run_id"], metric=data["metric"],
                        direction=data["direction"], candidates=candidates, winner=winner,

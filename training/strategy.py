@@ -11,8 +11,8 @@ Two strategies (PipelineConfig.strategy):
 - `adaptive` (default): read the regime, then step. Underfitting grows the network (wider, then deeper);
   overfitting shrinks it (narrower, then shallower) and regularizes it; a good fit tries one step each way.
   A winner still improving at its last epoch trains longer (epochs doubled, up to a cap). A candidate replaces
-  the incumbent only when it gains more than the noise margin: one standard error of the incoming winner's
-  validation score (training.noise). Steps go on in a winning direction within a step budget per profile.
+  the incumbent only when it gains more than the noise margin: one standard error of their difference on the
+  same validation rows (training.noise). Steps go on in a winning direction within a step budget per profile.
 
 From Google's Deep Learning Tuning Playbook: one question per round (capacity, then regularization, then the
 schedule, then the nuisance search); the learning rate as a nuisance hyperparameter, searched last around the
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from training.config import PipelineConfig, Selection
-from training.noise import noise_margin
+from training.noise import noise_margin, paired_standard_error
 from training.selection import CandidateResult, StageResult, select_winner
 from training.spec import ModelSpec
 from training.variants import (
@@ -120,7 +120,13 @@ def gain(candidate: CandidateResult, incumbent: CandidateResult, selection: Sele
 
 
 class Story:
-    """The path of an adaptive stage: each step judged against the noise margin, in words."""
+    """The path of an adaptive stage: each step judged against the noise margin, in words.
+
+    The margin of a step is one standard error of the difference between it and the incumbent on the same
+    validation rows (training.noise.paired_standard_error); where the rows are not known for both, one standard
+    error of the incumbent's own score. The stage's `margin` (its opening, its `noise_margin` metric) is the
+    incoming winner's own standard error: how much its score moves by chance.
+    """
 
     def __init__(self, walk: Walk, base: CandidateResult):
         self.walk, self.base = walk, base
@@ -130,18 +136,23 @@ class Story:
 
     def opening(self, text: str) -> None:
         metric = self.walk.selection.metric
-        self.parts.append(f"{text} ({metric} {self.base.score:.4f}, noise margin {self.margin:.4f})")
+        self.parts.append(f"{text} ({metric} {self.base.score:.4f}, standard error {self.margin:.4f})")
 
     def say(self, text: str) -> None:
         self.parts.append(text)
 
+    def step_margin(self, candidate: CandidateResult, incumbent: CandidateResult) -> float:
+        paired = paired_standard_error(candidate.val_rows, incumbent.val_rows)
+        return noise_margin(incumbent.score_se if paired is None else paired)
+
     def weigh(self, candidate: CandidateResult, incumbent: CandidateResult) -> tuple[bool, str]:
         """Whether `candidate` beats `incumbent` by more than the noise margin, and the reason in words."""
         delta = gain(candidate, incumbent, self.walk.selection)
-        if delta > self.margin:
-            return True, f"{delta:+.4f} > noise {self.margin:.4f}: kept"
+        margin = self.step_margin(candidate, incumbent)
+        if delta > margin:
+            return True, f"{delta:+.4f} > noise {margin:.4f}: kept"
         if delta > 0:
-            return False, f"{delta:+.4f}, within noise {self.margin:.4f}: not kept"
+            return False, f"{delta:+.4f}, within noise {margin:.4f}: not kept"
         return False, "no better: not kept" if delta == 0 else f"{delta:+.4f}: worse, not kept"
 
     def record(self, candidate: CandidateResult, incumbent: CandidateResult, why: str, label: str | None) -> None:

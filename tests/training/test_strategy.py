@@ -66,7 +66,7 @@ def test_an_underfitting_base_grows_wider_then_deeper_until_a_step_is_within_noi
     assert outcome.margin == pytest.approx(0.01)
     assert outcome.decisions["units-512-256"] == "against units-256-128: +0.0050, within noise 0.0100: not kept"
     assert outcome.decisions["units-256-128-64-32"].endswith("worse, not kept")
-    assert outcome.story.startswith("underfitting: grow the network (val_accuracy 0.8000, noise margin 0.0100)")
+    assert outcome.story.startswith("underfitting: grow the network (val_accuracy 0.8000, standard error 0.0100)")
     assert "wider units-256-128 0.8500 (+0.0500 > noise 0.0100: kept)" in outcome.story
     assert outcome.story.endswith(
         "winner units-256-128-64 (units 256-128-64, 30 epochs), +0.0700 over the incoming base")
@@ -195,3 +195,23 @@ def test_the_search_budget_follows_what_the_last_stages_still_gained():
     assert search_scale([stage(0.9, 0.9, 0.01), stage(0.9, 0.9, 0.01)]) == 0.25
     assert search_scale([stage(0.9, 0.9, 0.01), stage(0.915, 0.9, 0.01)]) == 0.5
     assert search_scale([stage(0.93, 0.9, 0.01), stage(0.9, 0.9, 0.01)]) == 1.0
+
+
+def test_a_small_gain_on_the_same_rows_counts_when_the_paired_difference_is_steady():
+    # Diabetes-like: two models' squared errors are large and spread, but the candidate is lower on most rows.
+    # One standard error of either score (unpaired) is 200; of their difference, 20.
+    rows = [1000.0 + 400.0 * (i % 5) for i in range(100)]
+    base = replace(result("base", BASE, sum(rows) / 100, se=200.0, regime="overfitting"), val_rows=rows)
+    better = [r - 50.0 + 20.0 * (i % 2) for i, r in enumerate(rows)]
+    grid = {"base": BASE, "dropout": replace(BASE, dropout=0.2)}
+
+    def score_of(name, spec):
+        return replace(result(name, spec, sum(better) / 100, se=200.0), val_rows=better)
+
+    outcome, _ = drive(one_round_plan(grid, "dropout"), LOSS, score_of, base)
+    assert outcome.winner == "dropout"
+    assert outcome.decisions["dropout"] == "against base: +40.0000 > noise 1.0050: kept"
+    assert outcome.margin == 200.0  # the stage's own noise: the incoming winner's standard error
+    unpaired = replace(base, val_rows=[])
+    outcome, _ = drive(one_round_plan(grid, "dropout"), LOSS, score_of, unpaired)
+    assert outcome.winner == "base"  # without the rows, only the unpaired margin is known: within it
