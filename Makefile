@@ -72,9 +72,10 @@ else
 	@:
 endif
 
-# Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~20 min on
-# 2 cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling) one.
-BENCHES := throughput handwritten overhead parallel search scaling
+# Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~1 h on 2
+# cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling,
+# -strategy: adaptive against grid on four data sets, ~35 min) one.
+BENCHES := throughput handwritten overhead parallel search scaling strategy
 bench: $(INSTALLED)
 	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
 bench-%: $(INSTALLED)

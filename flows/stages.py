@@ -36,6 +36,7 @@ from training.strategy import (
     plan_regularization,
     plan_schedule,
     plan_tuning,
+    reusable_base,
 )
 from training.tracking.queries import (
     delete_children,
@@ -140,14 +141,6 @@ def train_all(stage: str, candidates: dict[str, ModelSpec], split, selection, co
         return [future.result() for future in futures]
 
 
-def reusable(incoming: CandidateResult | None, base: ModelSpec, config: PipelineConfig) -> CandidateResult | None:
-    """The previous stage's winner, when the adaptive strategy may stand it in for this stage's base: trained on
-    the same spec, so retraining it would only repeat it. The grid strategy retrains its base, as it always did."""
-    if config.strategy == "adaptive" and incoming is not None and incoming.spec == base:
-        return incoming
-    return None
-
-
 def fixed(plan: Plan) -> PlanSource:
     return lambda *_: plan
 
@@ -165,7 +158,7 @@ def capacity_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str
                    incoming: CandidateResult | None = None) -> StageResult:
     """Grow an underfitting base, shrink an overfitting one (adaptive), or sweep the profile's networks (grid)."""
     return run_candidate_stage("capacity", fixed(plan_capacity(base, config)), config, pipeline_run_id,
-                               reusable(incoming, base, config))
+                               reusable_base(incoming, base, config))
 
 
 @flow(name="regularization-stage")
@@ -174,7 +167,7 @@ def regularization_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_i
     """Dropout, weight decay and batch normalization on the capacity winner: only what its diagnosis calls for
     (adaptive), or every variant (grid)."""
     return run_candidate_stage("regularization", fixed(plan_regularization(base, config)), config, pipeline_run_id,
-                               reusable(incoming, base, config))
+                               reusable_base(incoming, base, config))
 
 
 @flow(name="schedule-stage")
@@ -183,7 +176,7 @@ def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str
     """Learning-rate decay (exponential, step), ReduceLROnPlateau, EarlyStopping, best-epoch checkpoint."""
     plan = plan_schedule(base, config)
     return run_candidate_stage("schedule", fixed(plan), config, pipeline_run_id,
-                               reusable(incoming, schedule_grid(base, config)[BASE], config))
+                               reusable_base(incoming, schedule_grid(base, config)[BASE], config))
 
 
 @flow(name="tuning-stage")
@@ -203,7 +196,7 @@ def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str |
         return plan_tuning(base, summary.best_spec, config, summary.trials)
 
     result = run_candidate_stage("tuning", search_then_plan, config, pipeline_run_id,
-                                 reusable(incoming, base, config))
+                                 reusable_base(incoming, base, config))
     # A finished search is in MLflow; its project folder only served to resume an interrupted one.
     directory = tuning_directory(config, pipeline_run_id or result.run_id)
     shutil.rmtree(directory, ignore_errors=True)

@@ -96,8 +96,9 @@ class ModelSpec:
             parts.append("batchnorm")
         return ", ".join(parts)
 
-    def describe(self) -> str:
-        parts = [self.describe_network(), f"{self.optimizer} lr {self.learning_rate:g}"]
+    def describe_schedule(self) -> list[str]:
+        """The learning-rate schedule and callbacks, when there are any."""
+        parts = []
         if self.schedule != "constant":
             parts.append(f"{self.schedule} decay x{self.decay_rate:g}/{self.decay_every}ep")
         if self.reduce_on_plateau:
@@ -106,4 +107,8 @@ class ModelSpec:
             parts.append(f"early-stopping p{self.patience}")
         if self.checkpoint_best:
             parts.append("checkpoint-best")
-        return ", ".join(parts)
+        return parts
+
+    def describe(self) -> str:
+        return ", ".join([self.describe_network(), f"{self.optimizer} lr {self.learning_rate:g}",
+                          *self.describe_schedule()])

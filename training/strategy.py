@@ -188,7 +188,8 @@ class Story:
 
 
 def describe_short(spec: ModelSpec) -> str:
-    return f"{spec.describe_network()}, {spec.epochs} epochs"
+    """What the steps change: the network, its epochs, and its schedule once the schedule stage chose one."""
+    return ", ".join([spec.describe_network(), f"{spec.epochs} epochs", *spec.describe_schedule()])
 
 
 # --- capacity ---------------------------------------------------------------------------------------------------
@@ -375,6 +376,16 @@ def search_scale(stages: list[StageResult]) -> float:
 
 
 # --- each stage's plan under the configured strategy -------------------------------------------------------------
+
+def reusable_base(incoming: CandidateResult | None, base: ModelSpec,
+                  config: PipelineConfig) -> CandidateResult | None:
+    """The previous stage's winner, when the adaptive strategy may stand it in for this stage's base: trained on
+    the same spec with the same seed, so retraining it would only repeat it. The grid strategy retrains its
+    base, as it always did."""
+    if config.strategy == "adaptive" and incoming is not None and incoming.spec == base:
+        return incoming
+    return None
+
 
 def baseline_plan(base: ModelSpec) -> Plan:
     return grid_plan({BASE: base})

@@ -154,6 +154,8 @@ def test_a_gain_inside_the_noise_margin_is_not_accepted():
     assert outcome.decisions["step"] == "against base: +0.0110, within noise 0.0120: not kept"
     outcome, _ = drive(one_round_plan(grid, "schedules"), ACC, lambda name, spec: result(name, spec, 0.963), base)
     assert outcome.winner == "step"
+    assert outcome.story.endswith("winner step (units 128-64, 30 epochs, step decay x0.5/5ep), +0.0130 over the "
+                                  "incoming base")
 
 
 def test_the_grid_trains_everything_at_once_and_the_best_score_wins():
