@@ -91,8 +91,8 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["exp
     selection = config.selection(split.task)
     candidates = pipeline_candidates(tracker, pipeline_run_id, selection.metric)
     selected = tracker.get_run(pipeline_run_id).data.tags.get("selected.run_id")
-    winner = choose(candidates, selection, split.fingerprint, selected if config.strategy == "adaptive" else None)
-    how = "the pipeline's selected" if winner.run_id == selected and config.strategy == "adaptive" else "best"
+    winner = choose(candidates, selection, split.fingerprint, selected, config.strategy)
+    how = "the pipeline's selected" if winner.run_id == selected else "best"
     say(f"stage promotion started: {len(candidates)} candidate(s); {how} {winner.stage}/{winner.variant} with "
         f"{selection.metric} {winner.score:.4f}")
     result, card = promote(tracker, pipeline_run_id, config.model_name, winner, split, selection, promotion_lock,

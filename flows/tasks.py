@@ -145,7 +145,7 @@ def search_hyperparameters(config: PipelineConfig, base: ModelSpec, split: Split
     budget = scaled(BUDGETS[config.profile], scale)
     budget = replace(budget, max_trials=config.max_trials or budget.max_trials,
                      max_epochs=config.tuning_max_epochs or budget.max_epochs)
-    centred = config.strategy == "adaptive"
+    centred = config.centred_search
     if not config.tuner_workers:
         say(f"  tuning: {config.tuner} search in {directory}, {scale:.0%} of the profile's budget"
             f"{', centred on the incoming winner' if centred else ''}")

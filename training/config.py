@@ -253,6 +253,11 @@ class PipelineConfig(BaseModel):
         return self.batch_size or PROFILES[self.profile].batch_size
 
     @property
+    def centred_search(self) -> bool:
+        """The adaptive strategy searches around the incoming winner (tuning.space), the grid the whole space."""
+        return self.strategy == "adaptive"
+
+    @property
     def fractions(self) -> tuple[float, float, float]:
         return (self.train_fraction, self.val_fraction, self.test_fraction)
 

@@ -23,16 +23,16 @@ class Candidate:
     fingerprint: str
 
 
-def choose(candidates: list[Candidate], selection: Selection, fingerprint: str,
-           selected: str | None = None) -> Candidate:
-    """The run the pipeline selected (`selected`, the adaptive strategy's last winner: a higher validation score
-    elsewhere, within the noise margin, is not a better model), else the best validation score among candidates
-    of this split; ties go to the smaller model."""
+def choose(candidates: list[Candidate], selection: Selection, fingerprint: str, selected: str | None = None,
+           strategy: str = "grid") -> Candidate:
+    """Under the adaptive strategy, the run the pipeline selected (its last winner: a higher validation score
+    elsewhere, within the noise margin, is not a better model); under the grid strategy, or when that run is not
+    among them, the best validation score among candidates of this split; ties go to the smaller model."""
     same_data = [c for c in candidates if c.fingerprint == fingerprint]
     if not same_data:
         raise ValueError(f"no finished candidate was trained on split {fingerprint}; "
                          f"{len(candidates)} candidate(s) on other data")
-    if chosen := next((c for c in same_data if c.run_id == selected), None):
+    if strategy == "adaptive" and (chosen := next((c for c in same_data if c.run_id == selected), None)):
         return chosen
     return select_winner(same_data, selection)
 

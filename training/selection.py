@@ -137,8 +137,9 @@ def stage_result_to_dict(result: StageResult) -> dict:
                 "score": c.score, "val_scores": c.val_scores, "diagnosis": asdict(c.diagnosis),
                 "fit_seconds": c.fit_seconds, "param_count": c.param_count, "epochs_run": c.epochs_run,
                 "score_se": c.score_se,
-                # The winner's rows only: it is the next stage's incoming base, judged against on resume too.
-                **({"val_rows": c.val_rows} if c is result.winner else {})}
+                # The winner's rows and curves only: it is the next stage's incoming base, judged against and
+                # plotted on resume too (every candidate's curves are in its MLflow run).
+                **({"val_rows": c.val_rows, "history": c.history} if c is result.winner else {})}
 
     return {"stage": result.stage, "run_id": result.run_id, "metric": result.metric, "direction": result.direction,
             "candidates": [candidate(c) for c in result.candidates], "winner": result.winner.name,
@@ -151,7 +152,8 @@ def stage_result_from_dict(data: dict) -> StageResult:
         name=c["name"], spec=ModelSpec(**{**c["spec"], "notes": tuple(c["spec"].get("notes", ()))}),
         run_id=c["run_id"], model_uri=c["model_uri"], score=c["score"], val_scores=c["val_scores"],
         diagnosis=Diagnosis(**c["diagnosis"]), fit_seconds=c["fit_seconds"], param_count=c["param_count"],
-        epochs_run=c["epochs_run"], score_se=c.get("score_se", 0.0), val_rows=c.get("val_rows", []))
+        epochs_run=c["epochs_run"], score_se=c.get("score_se", 0.0), val_rows=c.get("val_rows", []),
+        history=c.get("history", {}))
         for c in data["candidates"]]
     winner = next(c for c in candidates if c.name == data["winner"])
     return StageResult(stage=data["stage"], run_id=data["run_id"], metric=data["metric"],

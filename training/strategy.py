@@ -3,8 +3,9 @@
 A stage's plan is straight-line code over a `Walk`: it asks for the candidates it needs (`walk.train`), reads
 their results, and decides the next step. The stage flow replays the plan after each batch it trains
 (`next_step`): a plan that needs a candidate not trained yet stops there and names the batch; one that has every
-result it asked for ends with an `Outcome`. Replaying from the results alone keeps the plans free of state, so a
-resumed stage retrains the same steps and reaches the same decisions.
+result it asked for ends with an `Outcome`. Replaying from the results alone keeps the plans free of state: a
+resumed stage, which retrains its candidates, takes the same steps as long as they score as before (always with
+`deterministic`, which makes every fit repeat to the last digit).
 
 Two strategies (PipelineConfig.strategy):
 - `grid`: every candidate of the stage's fixed grid at once; the best score wins (the product before the loop).
@@ -22,6 +23,7 @@ the end; and a decision only when the difference exceeds the trial-to-trial nois
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -47,8 +49,13 @@ MAX_LAYERS = 5
 # Trainings each adaptive stage may spend on its steps (the incoming winner is not one of them).
 CAPACITY_STEPS = {"quick": 2, "standard": 4, "full": 6}
 REGULARIZATION_STEPS = {"quick": 2, "standard": 5, "full": 8}
-# How many times a still-improving winner may double its epochs: the cap is epochs * 2**doublings.
+# How many times a still-improving winner may double the run's epochs, over all stages: the cap is the run's
+# epochs * 2**doublings (the epochs a stage settles on carry forward, so a later stage doubles from there).
 EPOCH_DOUBLINGS = {"quick": 1, "standard": 2, "full": 2}
+
+
+def epoch_cap(epochs: int, profile: str) -> int:
+    return epochs * 2 ** EPOCH_DOUBLINGS[profile]
 
 
 class Pending(Exception):  # noqa: N818 (not an error: control flow of a replay)
@@ -147,6 +154,10 @@ class Story:
 
     def weigh(self, candidate: CandidateResult, incumbent: CandidateResult) -> tuple[bool, str]:
         """Whether `candidate` beats `incumbent` by more than the noise margin, and the reason in words."""
+        if math.isnan(candidate.score):
+            return False, "no score (NaN): not kept"
+        if math.isnan(incumbent.score):
+            return True, f"{incumbent.name} has no score (NaN): kept"
         delta = gain(candidate, incumbent, self.walk.selection)
         margin = self.step_margin(candidate, incumbent)
         if delta > margin:
@@ -216,7 +227,6 @@ def shallower(units: tuple[int, ...]) -> tuple[int, ...] | None:
 
 MOVES = {"wider": wider, "deeper": deeper, "narrower": narrower, "shallower": shallower}
 GROW, SHRINK = ("wider", "deeper"), ("narrower", "shallower")
-FOLLOW_UP = {"wider": GROW, "deeper": ("deeper",), "narrower": SHRINK, "shallower": ("shallower",)}
 
 
 def capacity_candidate(spec: ModelSpec, move: str) -> tuple[str, ModelSpec] | None:
@@ -224,7 +234,7 @@ def capacity_candidate(spec: ModelSpec, move: str) -> tuple[str, ModelSpec] | No
     return None if units is None else (units_name(units), replace(spec, units=units))
 
 
-def capacity_plan(base_spec: ModelSpec, profile: str) -> Plan:
+def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = None) -> Plan:
     """Grow an underfitting base, shrink an overfitting one, one step each way from a good fit; keep stepping
     in a direction while it beats the noise margin, within the profile's step budget; then train longer if the
     winner is still improving."""
@@ -256,17 +266,15 @@ def capacity_plan(base_spec: ModelSpec, profile: str) -> Plan:
                 if not story.judge(result, current, f"{move} {candidate[0]}"):
                     break
                 current = result
-        current = train_longer(walk, story, current, EPOCH_DOUBLINGS[profile])
+        current = train_longer(walk, story, current, max_epochs or epoch_cap(base_spec.epochs, profile))
         return story.outcome(current)
     return plan
 
 
-def train_longer(walk: Walk, story: Story, current: CandidateResult, doublings: int) -> CandidateResult:
-    """While the winner's validation still improves at its last epoch: its epochs doubled, kept when the gain
-    beats the noise margin (the epochs it settles on carry forward to the next stage)."""
-    for _ in range(doublings):
-        if not current.diagnosis.still_improving:
-            break
+def train_longer(walk: Walk, story: Story, current: CandidateResult, max_epochs: int) -> CandidateResult:
+    """While the winner's validation still improves at its last epoch: its epochs doubled, up to `max_epochs`,
+    kept when the gain beats the noise margin (the epochs it settles on carry forward to the next stage)."""
+    while current.diagnosis.still_improving and current.spec.epochs * 2 <= max_epochs:
         epochs = current.spec.epochs * 2
         story.say(f"still improving at {current.spec.epochs} epochs")
         result = walk.train_one(f"epochs-{epochs}", replace(current.spec, epochs=epochs))
@@ -279,11 +287,14 @@ def train_longer(walk: Walk, story: Story, current: CandidateResult, doublings: 
 # --- regularization ---------------------------------------------------------------------------------------------
 
 def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[float],
-                        l2_factors: list[float]) -> Plan:
+                        l2_factors: list[float], max_epochs: int | None = None) -> Plan:
     """Regularize only what overfits or shows a real generalization gap: one rung of each kind (dropout, L2
     weight decay, batch normalization), then the winning kind's stronger rungs while they beat the noise margin.
     An underfitting or diverged base gets batch normalization alone (it helps a network train; dropout and
-    weight decay would make an underfitting one worse). A good fit without a gap is left as it is."""
+    weight decay would make an underfitting one worse). A good fit (no gap beyond noise: training.diagnosis) is
+    left as it is."""
+    cap = max_epochs or epoch_cap(base_spec.epochs, profile)
+
     def plan(walk: Walk) -> Outcome:
         base = walk.train_one(BASE, base_spec)
         story = Story(walk, base)
@@ -297,14 +308,16 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
                 result = walk.train_one("batchnorm", replace(base.spec, batchnorm=True))
                 if story.judge(result, base):
                     current = result
-            return story.outcome(train_longer(walk, story, current, EPOCH_DOUBLINGS[profile]))
-        if d.regime == "good fit" and lag <= story.margin:
+            return story.outcome(train_longer(walk, story, current, cap))
+        if d.regime == "good fit":
             story.opening(f"good fit, validation within noise of training (gap {lag:+.4f}): nothing to cure, no "
                           "variant trained")
             return story.outcome(base)
-        what = "overfitting" if d.regime == "overfitting" else f"good fit with a gap of {lag:.4f} beyond noise"
-        story.opening(f"{what}: regularize")
         ladders = regularization_ladders(base.spec, dropout_rates, l2_factors)
+        if not any(ladders.values()):
+            story.opening("overfitting, but no regularization stronger than the base's own is configured")
+            return story.outcome(base)
+        story.opening("overfitting: regularize")
         steps = REGULARIZATION_STEPS[profile]
         first = {ladder[0][0]: ladder[0][1] for ladder in ladders.values() if ladder}
         tried = walk.train(dict(list(first.items())[:steps]))
@@ -321,7 +334,7 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
                 if not story.judge(result, current):
                     break
                 current = result
-        return story.outcome(train_longer(walk, story, current, EPOCH_DOUBLINGS[profile]))
+        return story.outcome(train_longer(walk, story, current, cap))
     return plan
 
 
@@ -359,7 +372,9 @@ def one_round_plan(grid: dict[str, ModelSpec], opening: str) -> Plan:
 def search_scale(stages: list[StageResult]) -> float:
     """How much of the profile's search budget the tuning stage spends: the full budget while the stages before
     it still gained (the last two together by at least two noise margins), half when they gained something,
-    a quarter when neither beat its incoming winner (the network has settled; a long search rarely pays)."""
+    a quarter when neither beat its incoming winner (the network has settled; a long search rarely pays). A
+    stage whose incoming winner's score had no spread at all (a standard error of 0: every validation row
+    right) and still changed its winner counts as a clear gain."""
     recent = [s for s in stages if s.margin is not None][-2:]
     if not recent:
         return 1.0
@@ -396,14 +411,15 @@ def plan_capacity(base: ModelSpec, config: PipelineConfig) -> Plan:
         return grid_plan(capacity_grid(base, config))
     if config.capacity_units:  # networks the user named: all of them, judged against the base's noise
         return one_round_plan(capacity_grid(base, config), "the configured networks against the base")
-    return capacity_plan(base, config.profile)
+    return capacity_plan(base, config.profile, epoch_cap(config.resolved_epochs, config.profile))
 
 
 def plan_regularization(base: ModelSpec, config: PipelineConfig) -> Plan:
     if config.strategy == "grid":
         return grid_plan(regularization_grid(base, config))
     rates = config.dropout_rates or sorted({rate for rate, _ in REGULARIZATION[config.profile] if rate})
-    return regularization_plan(base, config.profile, rates, config.l2_factors or WEIGHT_DECAY[config.profile])
+    return regularization_plan(base, config.profile, rates, config.l2_factors or WEIGHT_DECAY[config.profile],
+                               epoch_cap(config.resolved_epochs, config.profile))
 
 
 def plan_schedule(base: ModelSpec, config: PipelineConfig) -> Plan:

@@ -58,7 +58,7 @@ def centred_spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
     one layer fewer or more, each layer half, as wide or twice as wide, the learning rate within 10x either way
     (the playbook's nuisance hyperparameter: a network of another size may want another rate), half or twice
     the batch size, a little less or more dropout and weight decay."""
-    most = min(MAX_LAYERS + 1, len(base.units) + 1)
+    most = len(base.units) + 1
     layers = hp.Int("layers", max(1, len(base.units) - 1), most, default=len(base.units))
     units = []
     for i in range(layers):
@@ -66,8 +66,9 @@ def centred_spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
         with hp.conditional_scope("layers", list(range(i + 1, most + 1))):
             units.append(hp.Choice(f"units_{i}", sorted({max(8, default // 2), default, default * 2}),
                                    default=default))
-    dropouts = sorted({round(min(0.6, max(0.0, base.dropout + step)), 2) for step in (-0.1, 0.0, 0.1, 0.2)})
-    l2s = sorted({0.0, base.l2 / 10, base.l2, base.l2 * 10} if base.l2 else {0.0, 1e-4, 1e-3})
+    # The base's own value always among the choices (Keras Tuner refuses a default outside them).
+    dropouts = _with({round(min(0.6, max(0.0, base.dropout + step)), 2) for step in (-0.1, 0.1, 0.2)}, base.dropout)
+    l2s = sorted({v for v in (0.0, base.l2 / 10, base.l2, base.l2 * 10) if v < 1} if base.l2 else {0.0, 1e-4, 1e-3})
     return replace(
         base,
         units=tuple(units),

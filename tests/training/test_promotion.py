@@ -30,9 +30,10 @@ def test_only_candidates_of_the_same_split_compete():
 
 def test_the_adaptive_pipelines_selected_run_is_registered_even_when_another_scored_higher_within_noise():
     pool = [candidate("selected", 0.950), candidate("lucky", 0.955), candidate("other-data", 0.99, fingerprint="f0")]
-    assert choose(pool, ACC, "f1", selected="selected").run_id == "selected"
-    assert choose(pool, ACC, "f1", selected=None).run_id == "lucky"  # the grid strategy: the best score
-    assert choose(pool, ACC, "f1", selected="other-data").run_id == "lucky"  # never a model of other data
+    assert choose(pool, ACC, "f1", "selected", "adaptive").run_id == "selected"
+    assert choose(pool, ACC, "f1", "selected", "grid").run_id == "lucky"  # the grid strategy: the best score
+    assert choose(pool, ACC, "f1", None, "adaptive").run_id == "lucky"  # a run from before the strategy existed
+    assert choose(pool, ACC, "f1", "other-data", "adaptive").run_id == "lucky"  # never a model of other data
 
 
 def test_gate():

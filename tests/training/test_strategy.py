@@ -193,15 +193,16 @@ def stage(winner_score, base_score, margin):
 
 
 def test_the_search_budget_follows_what_the_last_stages_still_gained():
-    assert search_scale([]) == 1.0  # the grid strategy: no margins, the profile's budget
+    grid = stage(0.93, 0.9, None)
+    assert search_scale([grid, grid]) == 1.0  # the grid strategy: no margins, the profile's budget
     assert search_scale([stage(0.9, 0.9, 0.01), stage(0.9, 0.9, 0.01)]) == 0.25
     assert search_scale([stage(0.9, 0.9, 0.01), stage(0.915, 0.9, 0.01)]) == 0.5
     assert search_scale([stage(0.93, 0.9, 0.01), stage(0.9, 0.9, 0.01)]) == 1.0
 
 
 def test_a_small_gain_on_the_same_rows_counts_when_the_paired_difference_is_steady():
-    # Diabetes-like: two models' squared errors are large and spread, but the candidate is lower on most rows.
-    # One standard error of either score (unpaired) is 200; of their difference, 20.
+    # Diabetes-like: two models' squared errors are large and spread, but the candidate is lower on every row.
+    # One standard error of either score (unpaired) is 200; of their difference, about 1.
     rows = [1000.0 + 400.0 * (i % 5) for i in range(100)]
     base = replace(result("base", BASE, sum(rows) / 100, se=200.0, regime="overfitting"), val_rows=rows)
     better = [r - 50.0 + 20.0 * (i % 2) for i, r in enumerate(rows)]
@@ -217,3 +218,35 @@ def test_a_small_gain_on_the_same_rows_counts_when_the_paired_difference_is_stea
     unpaired = replace(base, val_rows=[])
     outcome, _ = drive(one_round_plan(grid, "dropout"), LOSS, score_of, unpaired)
     assert outcome.winner == "base"  # without the rows, only the unpaired margin is known: within it
+
+
+def test_a_nan_score_never_wins_and_never_blocks():
+    grid = {"base": BASE, "lower-rate": replace(BASE, learning_rate=1e-4)}
+    diverged = result("base", BASE, float("nan"), regime="diverged")
+    outcome, _ = drive(one_round_plan(grid, "schedules"), LOSS, lambda name, spec: result(name, spec, 0.5), diverged)
+    assert outcome.winner == "lower-rate"
+    assert outcome.decisions["lower-rate"] == "against base: base has no score (NaN): kept"
+    fine = result("base", BASE, 0.5)
+    outcome, _ = drive(one_round_plan(grid, "schedules"), LOSS,
+                       lambda name, spec: result(name, spec, float("nan")), fine)
+    assert outcome.winner == "base" and outcome.decisions["lower-rate"].endswith("no score (NaN): not kept")
+
+
+def test_training_longer_stops_at_the_runs_cap_whatever_the_stage():
+    improving = replace(BASE, epochs=60)  # a capacity stage already doubled the run's 30 epochs
+    base = result("base", improving, 0.9, regime="overfitting", improving=True, lag=0.1)
+
+    def score_of(name, spec):
+        return result(name, spec, 0.95, improving=True)
+
+    # The run's cap (30 x 2**2 = 120) allows one more doubling here, not two.
+    outcome, batches = drive(regularization_plan(improving, "standard", [], [], max_epochs=120), ACC, score_of,
+                             base)
+    assert batches[-1] == ["epochs-120"] and "epochs-240" not in outcome.decisions
+
+
+def test_an_overfitting_base_with_nothing_configured_to_try_says_so():
+    over = result("base", replace(BASE, batchnorm=True), 0.9, regime="overfitting", lag=0.1)
+    outcome, batches = drive(regularization_plan(replace(BASE, batchnorm=True), "standard", [], []), ACC,
+                             lambda name, spec: pytest.fail("nothing to train"), over)
+    assert batches == [] and "no regularization stronger than the base's own is configured" in outcome.story

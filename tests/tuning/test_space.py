@@ -46,3 +46,15 @@ def test_every_random_point_of_the_space_is_a_valid_buildable_spec(seed):
     assert len(spec.units) == hp.values["layers"]
     model = build_model(spec, 64, "classification", 10)
     assert model.output_shape == (None, 10)
+
+
+def test_the_centred_space_holds_any_base_as_its_first_point():
+    for base in (ModelSpec(units=(64, 32, 16, 8, 8, 8), dropout=0.7, l2=0.3, learning_rate=2.0),
+                 ModelSpec(units=(128, 64), dropout=0.333)):
+        assert spec_from_hp(kt.HyperParameters(), base, centred=True) == base
+    hp = kt.HyperParameters()
+    spec_from_hp(hp, ModelSpec(units=(128, 64), learning_rate=1e-3), centred=True)
+    space = {p.name: p for p in hp.space}
+    assert (space["layers"].min_value, space["layers"].max_value) == (1, 3)
+    assert list(space["units_0"].values) == [64, 128, 256]
+    assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == pytest.approx((1e-4, 1e-2))

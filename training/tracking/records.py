@@ -31,19 +31,18 @@ def log_resumed_by(tracker: Tracker, run_id: str, flow_run_id: str) -> None:
 
 
 def log_stage_bests(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
-    """Each stage's best score and the last stage's winner (what an adaptive run promotes), on the pipeline run
-    (before promotion, so a failed promotion keeps them)."""
+    """Each stage's best score, the last stage's winner (what an adaptive run promotes) and the path that led to
+    it, on the pipeline run (before promotion, so a failed promotion keeps them)."""
     tracker.log_metrics(run_id, {f"{s.stage}_best_{s.metric}": s.winner.score for s in stages})
     tracker.set_tags(run_id, {"selected.run_id": stages[-1].winner.run_id})
-
+    if path := pipeline_story(stages):  # the adaptive path of every stage, in words
+        tracker.set_tags(run_id, {"story": path, "mlflow.note.content": path})
 
 def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult]) -> None:
     """Which stage and variant the pipeline ends with: it trained, and its promotion is done."""
     last = stages[-1]
     tracker.set_tags(run_id, {"outcome": "trained", "winner.stage": last.stage, "winner.variant": last.winner.name,
                               "winner.run_id": last.winner.run_id})
-    if path := pipeline_story(stages):
-        tracker.set_tags(run_id, {"story": path, "mlflow.note.content": path})
 
 
 def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.DataFrame, target: str,
