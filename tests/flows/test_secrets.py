@@ -13,7 +13,10 @@ def test_no_secret_of_the_environment_is_recorded(quick_pipeline, tmp_path):
     client, secrets = quick_pipeline.client, [value.encode() for value in SECRETS.values()]
     experiment = client.get_experiment_by_name("pipeline-test").experiment_id
     runs = client.search_runs([experiment])
-    assert len(runs) > 20
+    # At least the whole tree of the quick pipeline: its run, the split, each stage with what it trained, the
+    # promotion (other tests may add runs; the adaptive strategy trains fewer than the grid did).
+    stages = quick_pipeline.result.stages
+    assert len(runs) >= 3 + sum(1 + len(s.candidates) - len(s.reused) for s in stages)
     texts = []
     for run in runs:
         texts += [*run.data.params.values(), *run.data.tags.values(), *run.data.metrics]
