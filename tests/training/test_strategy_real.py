@@ -77,7 +77,7 @@ def test_a_still_improving_network_trains_longer(digits):
     def longer(walk):
         first = walk.train_one("base", base)
         story = Story(walk, first)
-        return story.outcome(train_longer(walk, story, first, doublings=1))
+        return story.outcome(train_longer(walk, story, first, max_epochs=12))
 
     outcome, batches, results = drive(longer, digits)
     assert results["base"].diagnosis.still_improving
