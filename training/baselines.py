@@ -47,13 +47,19 @@ def describe(model) -> str:
     return f"{type(model).__name__}({strategy})" if strategy else type(model).__name__
 
 
+def class_probabilities(model, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """One column per class of the split, in its code order; a class absent from the train rows keeps 0."""
+    proba = np.zeros((len(x), n_classes))
+    proba[:, model.classes_] = model.predict_proba(x)
+    return proba
+
+
 def predictions(model, split: Split) -> pd.DataFrame:
     """Test-row predictions in the served model's format: `prediction` in the original labels or units, and
     `proba_<class>` for classification, so the same scoring compares them."""
     if split.task == "regression":
         return pd.DataFrame({"prediction": model.predict(split.x_test).astype("float64")})
-    proba = np.zeros((len(split.x_test), split.n_classes))
-    proba[:, model.classes_] = model.predict_proba(split.x_test)  # a class absent from train keeps 0
+    proba = class_probabilities(model, split.x_test, split.n_classes)
     out = pd.DataFrame({"prediction": split.preprocessor.decode_target(proba.argmax(axis=1))})
     for i, label in enumerate(split.preprocessor.classes):
         out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
@@ -81,15 +87,12 @@ def validation_reference(split: Split, selection: Selection, seed: int) -> float
     network's training and validation scores are judged against (training.diagnosis). Fitted once per split,
     metric and seed in a process: every candidate and tuner trial of a run shares it."""
     metric = selection.metric.removeprefix("val_")
-    key = (split.fingerprint, split.rows["train"], metric, seed)
+    key = (split.fingerprint, metric, seed)  # the fingerprint is a hash of the split's rows
     with _references_lock:
         if key not in _references:
             model = baseline_models(split.task, seed, metric)[LINEAR]
             model.fit(split.x_train, split.y_train)
-            if split.task == "classification":
-                predicted = np.zeros((len(split.x_val), split.n_classes))
-                predicted[:, model.classes_] = model.predict_proba(split.x_val)
-            else:
-                predicted = model.predict(split.x_val)
+            predicted = (class_probabilities(model, split.x_val, split.n_classes) if split.task == "classification"
+                         else model.predict(split.x_val))
             _references[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
         return _references[key]

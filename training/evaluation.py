@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from training.noise import cross_entropy, row_scores
+
 PROBA_PREFIX = "proba_"
 # The name MLflow's evaluation gives each selection metric (without `val_`), per task: what the gate compares.
 EVALUATION_METRICS = {("classification", "accuracy"): "accuracy_score", ("classification", "loss"): "log_loss",
@@ -25,7 +27,7 @@ def log_loss(truth: np.ndarray, proba: np.ndarray, classes: list) -> float:
     rows = np.arange(len(truth))
     columns = np.array([index.get(str(label), -1) for label in truth])
     picked = np.where(columns >= 0, proba[rows, np.maximum(columns, 0)], 0.0)
-    return float(-np.mean(np.log(np.clip(picked.astype("float64"), 1e-7, 1.0))))
+    return float(np.mean(cross_entropy(picked)))
 
 
 def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, metric: str) -> float:
@@ -38,10 +40,7 @@ def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, me
             classes = [c.removeprefix(PROBA_PREFIX) for c in predictions.columns if c.startswith(PROBA_PREFIX)]
             proba = predictions[[PROBA_PREFIX + c for c in classes]].to_numpy(dtype="float64")
             return log_loss(truth.astype(str).to_numpy(), proba, classes)
-    else:
-        error = predictions["prediction"].to_numpy(dtype="float64") - truth.to_numpy(dtype="float64")
-        if metric == "loss":
-            return float(np.mean(error**2))
-        if metric == "mae":
-            return float(np.mean(np.abs(error)))
+    elif metric in ("loss", "mae"):
+        return float(np.mean(row_scores(metric, task, truth.to_numpy(dtype="float64"),
+                                        predictions["prediction"].to_numpy(dtype="float64"))))
     raise ValueError(f"no test score for metric {metric!r} and task {task!r}")

@@ -16,6 +16,12 @@ import numpy as np
 NOISE_STANDARD_ERRORS = 1.0
 
 
+def cross_entropy(picked: np.ndarray) -> np.ndarray:
+    """Each row's negative log probability of its true class, clipped at 1e-7 as Keras clips: the one per-row
+    log loss of the project (the network's validation rows here, the test log loss in training.evaluation)."""
+    return -np.log(np.clip(np.asarray(picked, dtype="float64"), 1e-7, 1.0))
+
+
 def row_scores(metric: str, task: str, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """The per-row values whose mean is `metric` (without `val_`) as Keras reports it for this task."""
     y_true = np.asarray(y_true)
@@ -25,8 +31,7 @@ def row_scores(metric: str, task: str, y_true: np.ndarray, y_pred: np.ndarray) -
         if metric == "accuracy":
             return (y_pred.argmax(axis=1) == labels).astype("float64")
         if metric == "loss":
-            picked = y_pred[np.arange(len(labels)), labels]
-            return -np.log(np.clip(picked, 1e-7, 1.0))
+            return cross_entropy(y_pred[np.arange(len(labels)), labels])
     else:
         error = y_pred.reshape(-1) - y_true.astype("float64").reshape(-1)
         if metric == "loss":

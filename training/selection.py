@@ -39,7 +39,7 @@ class CandidateResult:
                    val_scores=result.val_scores, diagnosis=result.diagnosis, fit_seconds=result.fit_seconds,
                    param_count=result.param_count, epochs_run=result.epochs_run, history=result.history,
                    score_se=result.score_se,
-                   val_rows=[] if result.val_rows is None else [float(v) for v in result.val_rows])
+                   val_rows=[] if result.val_rows is None else result.val_rows.tolist())
 
 
 @dataclass
