@@ -27,8 +27,10 @@ from training.tracking.runs import Tracker
 MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
 # The modules of `training` the served model runs (training.serving_model and what it imports), carried with the
 # model as its code, so that it loads where nothing but its requirements is installed: no checkout, no pipeline.
-# tests/training/test_predict.py checks that they suffice on their own.
-SERVED_MODULES = ("__init__.py", "runtime.py", "data_error.py", "evaluation.py", "predict.py", "preprocessing.py")
+# tests/training/test_predict.py checks that they suffice on their own. noise.py (numpy only) holds the per-row
+# losses evaluation.py scores with.
+SERVED_MODULES = ("__init__.py", "runtime.py", "data_error.py", "evaluation.py", "noise.py", "predict.py",
+                  "preprocessing.py")
 TRAINING_PACKAGE = Path(__file__).resolve().parents[1]
 
 
