@@ -34,7 +34,7 @@ def train(spec, split, seed: int, epochs: int, steps_per_execution: int = 1, jit
     from training.model import build_model, make_optimizer
 
     keras.utils.set_random_seed(seed)
-    model = build_model(spec, split.n_features, split.task, split.n_classes)
+    model = build_model(spec, split.input_shape, split.task, split.n_classes)
     model.compile(optimizer=make_optimizer(spec), loss=model.loss, metrics=["accuracy"],
                   steps_per_execution=steps_per_execution, jit_compile=jit_compile)
     if dataset:

@@ -26,9 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "stages are reused, the rest is done; other run options except --tracking-uri are ignored.")
 
     predict = commands.add_parser(
-        "predict", help="score a CSV/Parquet file with a registered model",
-        description="Score raw rows with the preprocessing the model was trained with; one output row per input row.")
-    predict.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet file of raw rows.")
+        "predict", help="score a CSV/Parquet file, or a folder of images, with a registered model",
+        description="Score raw rows (or image files) with the preprocessing the model was trained with; one output "
+                    "row per input row (per image: its path, the prediction, each class's probability).")
+    predict.add_argument("--data", required=True, metavar="FILE|FOLDER",
+                         help="CSV or Parquet file of raw rows, or a folder of PNG/JPEG images (an image model).")
     predict.add_argument("--model-uri", help="Default: models:/<model name>@champion.")
     predict.add_argument("--out", required=True, metavar="FILE", help="Where to write predictions (.csv or .parquet).")
     # The registry commands read these values themselves (no PipelineConfig), so they carry the config's defaults.
@@ -129,9 +131,18 @@ def predict(args) -> int:
     from training.tracking.uris import resolve_tracking_uri
 
     uri = args.model_uri or f"models:/{args.model_name}@champion"
-    frame = read_table(args.data)
-    model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
-    predictions = model.predict(frame)
+    if Path(args.data).is_dir():  # images: one row per file, its path first
+        from training.image_data import images_to_score
+        from training.images import PATH_COLUMN
+
+        frame = images_to_score(Path(args.data))
+        model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
+        predictions = model.predict(frame.drop(columns=[PATH_COLUMN]))
+        predictions.insert(0, PATH_COLUMN, frame[PATH_COLUMN])
+    else:
+        frame = read_table(args.data)
+        model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
+        predictions = model.predict(frame)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".parquet", ".pq"):
@@ -200,9 +211,10 @@ def _main(args: argparse.Namespace) -> int:
 
     show_progress_on_console()
     from flows.pipeline import training_pipeline
-    from flows.tasks import prepare_data
+    from flows.tasks import prepare_data, prepare_devices
 
     try:
+        prepare_devices(config)  # before the first TensorFlow op: decoding images, building the model
         # The flow checks the same (a deployment has no CLI in front); checking here first gives a bad input
         # one clear line instead of a failed flow run's traceback. The loaded split is kept for the flow.
         config.selection(prepare_data.fn(config).split.task)

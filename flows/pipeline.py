@@ -27,6 +27,7 @@ from training.config import (
     Direction,
     Fraction,
     MixedPrecision,
+    ModelName,
     PipelineConfig,
     ProfileName,
     Share,
@@ -74,6 +75,8 @@ class PipelineResult:
 def training_pipeline(
     data: str = D["data"],
     target: str | None = D["target"],
+    model: ModelName | None = D["model"],
+    image_size: list[PositiveInt] | None = D["image_size"],
     task: TaskName = D["task"],
     profile: ProfileName = D["profile"],
     seed: NonNegativeInt = D["seed"],

@@ -15,6 +15,7 @@ from training import interruption
 from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
+from training.model import check_buildable
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
 from training.selection import CandidateResult
@@ -23,6 +24,7 @@ from training.split import Split, make_split
 from training.tracking.candidates import train_and_record
 from training.tracking.runs import Tracker
 from training.tracking.uris import project_root, resolve_tracking_uri
+from training.variants import baseline_spec
 from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search, scaled
 
@@ -44,20 +46,24 @@ def _data_key(config: PipelineConfig) -> tuple:
     """What the split depends on; a file's size and mtime stand in for its contents."""
     path = Path(config.data)
     stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
-    return (config.data, stamp, config.target, config.task, config.fractions, config.seed)
+    return (config.data, stamp, config.target, config.task, config.fractions, config.seed, config.image_size,
+            config.resolved_model)
 
 
 # Not a Prefect-persisted cache: results would be pickled to disk on every call. Within one process
 # (the pipeline, or a stage flow run alone) the split is computed once and shared by every stage.
 @task(cache_policy=NO_CACHE)
 def prepare_data(config: PipelineConfig) -> PreparedData:
-    """Load, validate and split the data (once per process for the same data and config)."""
+    """Load, validate and split the data, and build the model once on it (once per process for the same data
+    and config): a bad file or build function fails here, before any run is written."""
     key = _data_key(config)
     with _prepared_lock:
         if key not in _prepared:
-            dataset = load_dataset(config.data, config.target, config.task)
+            dataset = load_dataset(config.data, config.target, config.task, config.image_size)
+            split = make_split(dataset, config.fractions, config.seed)
+            check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
             _prepared.clear()  # keep one table in memory, not one per config ever seen
-            _prepared[key] = PreparedData(dataset, make_split(dataset, config.fractions, config.seed))
+            _prepared[key] = PreparedData(dataset, split)
         return _prepared[key]
 
 

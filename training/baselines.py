@@ -58,8 +58,8 @@ def predictions(model, split: Split) -> pd.DataFrame:
     """Test-row predictions in the served model's format: `prediction` in the original labels or units, and
     `proba_<class>` for classification, so the same scoring compares them."""
     if split.task == "regression":
-        return pd.DataFrame({"prediction": model.predict(split.x_test).astype("float64")})
-    proba = class_probabilities(model, split.x_test, split.n_classes)
+        return pd.DataFrame({"prediction": model.predict(split.flat("test")).astype("float64")})
+    proba = class_probabilities(model, split.flat("test"), split.n_classes)
     out = pd.DataFrame({"prediction": split.preprocessor.decode_target(proba.argmax(axis=1))})
     for i, label in enumerate(split.preprocessor.classes):
         out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
@@ -72,7 +72,7 @@ def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineSc
     truth = split.test_frame[split.preprocessor.target]
     scores, descriptions = {}, {}
     for name, model in baseline_models(split.task, seed, metric).items():
-        model.fit(split.x_train, split.y_train)
+        model.fit(split.flat("train"), split.y_train)
         scores[name] = score_predictions(predictions(model, split), truth, split.task, metric)
         descriptions[name] = describe(model)
     return BaselineScores(metric=f"test_{metric}", scores=scores, descriptions=descriptions)
@@ -91,8 +91,9 @@ def validation_reference(split: Split, selection: Selection, seed: int) -> float
     with _references_lock:
         if key not in _references:
             model = baseline_models(split.task, seed, metric)[LINEAR]
-            model.fit(split.x_train, split.y_train)
-            predicted = (class_probabilities(model, split.x_val, split.n_classes) if split.task == "classification"
-                         else model.predict(split.x_val))
+            model.fit(split.flat("train"), split.y_train)
+            x_val = split.flat("val")
+            predicted = (class_probabilities(model, x_val, split.n_classes) if split.task == "classification"
+                         else model.predict(x_val))
             _references[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
         return _references[key]

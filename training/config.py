@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +39,17 @@ ValidationMetric = Annotated[str, Field(pattern=r"^val_\w+$")]
 DaskAddress = Annotated[str, Field(pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://[^\s/]+$")]
 
 BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
+# Image sets made from scikit-learn's bundled ones: no download (digits-images: the 8x8 digits as images).
+BUNDLED_IMAGE_SETS = ("digits-images",)
+IMAGE_ARCHIVE_SUFFIXES = (".npz",)
+# `model`: a built-in family, or a user's build function as path/to/file.py:function (training.families).
+ModelName = Annotated[str, Field(pattern=r"^(mlp|cnn|.+\.py:[A-Za-z_]\w*)$")]
+
+
+def is_image_source(data: str) -> bool:
+    """Whether `data` names images: the bundled image set, an .npz archive, or a folder of class folders."""
+    path = Path(data).expanduser()
+    return data in BUNDLED_IMAGE_SETS or path.suffix.lower() in IMAGE_ARCHIVE_SUFFIXES or path.is_dir()
 
 
 @dataclass(frozen=True)
@@ -106,11 +118,19 @@ class PipelineConfig(BaseModel):
 
     # The descriptions are also the help of the command line's flags (flows/cli_options.py), and
     # json_schema_extra's metavar and choices shape those flags.
-    data: str = Field("digits", description=f"A CSV or Parquet file, or a bundled data set: "
-                                            f"{', '.join(BUNDLED_DATASETS)}.",
+    data: str = Field("digits", description=f"A CSV or Parquet file; a folder of images with one subfolder per "
+                                            f"class (PNG/JPEG); an .npz file of images `x` and labels `y`; or a "
+                                            f"bundled data set: {', '.join(BUNDLED_DATASETS + BUNDLED_IMAGE_SETS)}.",
                       json_schema_extra={"metavar": "PATH|NAME"})
     target: str | None = Field(None, description="Target column; required for files, bundled data sets use "
                                                  "'target'.", json_schema_extra={"metavar": "COL"})
+    model: ModelName | None = Field(
+        None, description="The model family: mlp (tables), cnn (images), or your own build function as "
+                          "path/to/file.py:function (README: 'Your own model'); default mlp for tables, cnn for "
+                          "images.", json_schema_extra={"metavar": "FAMILY"})
+    image_size: list[PositiveInt] | None = Field(
+        None, description="Height and width every image is resized to (--image-size 32 32); default the first "
+                          "image's.", json_schema_extra={"metavar": "PIXELS"})
     task: TaskName = Field("auto", description="Classification or regression; auto infers it from the target.")
     train_fraction: Fraction = Field(0.64, description="Share of rows in the train split; the three fractions "
                                                        "sum to 1.", json_schema_extra={"metavar": "F"})
@@ -243,6 +263,17 @@ class PipelineConfig(BaseModel):
     def recorded(self, mode: str = "python") -> dict:
         """The config as it is written to MLflow (params, config.json, its hash): no password of a URI."""
         return {**self.model_dump(mode=mode), "tracking_uri": redact_uri(self.tracking_uri)}
+
+    @field_validator("image_size")
+    @classmethod
+    def _two_sides(cls, value):
+        if value is not None and len(value) != 2:
+            raise ValueError(f"image_size must be a height and a width, e.g. [32, 32], got {value}")
+        return value
+
+    @property
+    def resolved_model(self) -> str:
+        return self.model or ("cnn" if is_image_source(self.data) else "mlp")
 
     @property
     def resolved_epochs(self) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.config import BUNDLED_DATASETS
+from training.config import BUNDLED_DATASETS, is_image_source
 from training.data_error import DataError, plain
 
 __all__ = ["DataError", "Dataset", "load_dataset", "read_table", "validate_table", "infer_task", "plain"]
@@ -34,14 +34,20 @@ class Dataset:
     name: str
     source: str
     dropped_missing_target: int
+    # Images: (height, width, channels) every image is decoded and resized to; None for a table.
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def feature_columns(self) -> list[str]:
         return [c for c in self.frame.columns if c != self.target]
 
 
-def load_dataset(source: str, target: str | None = None, task: str = "auto") -> Dataset:
-    """Load `source` and validate it for `task` ('auto', 'classification' or 'regression')."""
+def load_dataset(source: str, target: str | None = None, task: str = "auto",
+                 image_size: tuple[int, int] | None = None) -> Dataset:
+    """Load `source` and validate it for `task` ('auto', 'classification' or 'regression'). Images (a folder of
+    class folders, an .npz archive, `digits-images`) are classified, at `image_size` or the first image's size."""
+    if is_image_source(source):
+        return load_images(source, task, image_size)
     frame, name, uri, default_target = _read_table(source)
     target = target or default_target
     if target is None:
@@ -83,6 +89,19 @@ def validate_table(frame: pd.DataFrame, target: str, task: str, name: str, sourc
     task = infer_task(frame[target]) if task == "auto" else task
     _check_target(frame[target], target, task, where)
     return Dataset(frame=frame, target=target, task=task, name=name, source=source, dropped_missing_target=dropped)
+
+
+def load_images(source: str, task: str, image_size: tuple[int, int] | None) -> Dataset:
+    from training.image_data import LABEL, first_image_shape, read_image_source
+
+    if task == "regression":
+        raise DataError(f"{source}: images are classified by their folder or label; --task regression takes a table")
+    frame, name, uri = read_image_source(source)
+    height, width, channels = first_image_shape(frame)
+    shape = (*(tuple(image_size) if image_size else (height, width)), channels)
+    _check_target(frame[LABEL], LABEL, "classification", uri)
+    return Dataset(frame=frame, target=LABEL, task="classification", name=name, source=uri,
+                   dropped_missing_target=0, image_shape=shape)
 
 
 def infer_task(target: pd.Series) -> str:
@@ -134,8 +153,6 @@ def _read_table(source: str) -> tuple[pd.DataFrame, str, str, str | None]:
             f"data file {str(path)!r} does not exist; pass a CSV or Parquet file, "
             f"or a bundled data set: {', '.join(BUNDLED_DATASETS)}"
         )
-    if path.is_dir():
-        raise DataError(f"{path} is a directory; pass a CSV or Parquet file inside it")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes)")
     suffix = path.suffix.lower()

@@ -85,7 +85,7 @@ def fit(
     # Seed right before building: the same spec, split and seed give the same weights and shuffles.
     keras.utils.set_random_seed(seed)
     if model is None:
-        model = build_model(spec, split.n_features, split.task, split.n_classes, seed=seed,
+        model = build_model(spec, split.input_shape, split.task, split.n_classes, seed=seed,
                             target_scale=split.target_scale)
     with tempfile.TemporaryDirectory(prefix="fit-", dir=workdir) as scratch:
         started = time.perf_counter()

@@ -1,9 +1,10 @@
-"""build_model(spec) -> a compiled keras.Model. Pure: no tracking, no I/O."""
+"""build_model(spec) -> a compiled keras.Model of the spec's family. Pure: no tracking, no I/O."""
 
 from __future__ import annotations
 
 import keras
 
+from training.families import ModelError, cnn_body, decay, family, kernel, mlp_body, user_body
 from training.spec import ModelSpec
 
 STEPS_PER_EXECUTION = 64  # bench/throughput.py
@@ -16,19 +17,6 @@ def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
     if spec.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=spec.learning_rate)
     return keras.optimizers.Adam(learning_rate=spec.learning_rate)
-
-
-def layer_seed(seed: int | None, layer: int) -> int | None:
-    """A fixed seed of its own for each random layer of a model built with `seed`; None without one."""
-    return None if seed is None else (seed * 1009 + layer) % (2**31 - 1)
-
-
-def _kernel(seed: int | None, layer: int) -> keras.initializers.Initializer:
-    return keras.initializers.GlorotUniform(seed=layer_seed(seed, layer))  # Dense's default, seeded
-
-
-def _decay(spec: ModelSpec) -> keras.regularizers.Regularizer | None:
-    return keras.regularizers.L2(spec.l2) if spec.l2 else None
 
 
 @keras.saving.register_keras_serializable(package="keras_mlops")
@@ -58,10 +46,12 @@ class StandardizedMSE(keras.losses.Loss):
         return {**super().get_config(), "scale": self.scale}
 
 
-def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0,
+def build_model(spec: ModelSpec, input_shape: int | tuple[int, ...], task: str, n_classes: int = 0,
                 seed: int | None = None, target_scale: tuple[float, float] = (0.0, 1.0)) -> keras.Model:
-    """Hidden blocks in the course's order: Dropout -> Dense -> BatchNormalization -> Activation.
+    """The spec's family's body (training.families), then the head: a float32 softmax over the classes, or the
+    standardized regression target rescaled to the target's units; compiled with the spec's optimizer.
 
+    `input_shape`: the number of a table's features, or an image's (height, width, channels).
     For regression, `target_scale` is the train target's (mean, standard deviation): the network learns the
     standardized target and answers in the target's units (see StandardizedMSE).
 
@@ -70,32 +60,40 @@ def build_model(spec: ModelSpec, n_features: int, task: str, n_classes: int = 0,
     (a Dask worker's own threads, a second candidate training at once) changes the weights: the same spec and
     seed then give other scores on a worker than in the flow's process.
     """
-    inputs = keras.Input(shape=(n_features,), name="features")
-    x = inputs
-    for i, units in enumerate(spec.units, start=1):
-        if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, seed=layer_seed(seed, 2 * i), name=f"block{i}_dropout")(x)
-        # With batch normalization right after, the Dense bias is redundant (BN's beta plays its part).
-        x = keras.layers.Dense(units, use_bias=not spec.batchnorm, kernel_initializer=_kernel(seed, 2 * i + 1),
-                               kernel_regularizer=_decay(spec), name=f"block{i}_dense")(x)
-        if spec.batchnorm:
-            x = keras.layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
-        x = keras.layers.Activation(spec.activation, name=f"block{i}_{spec.activation}")(x)
-    if task == "classification":
-        if n_classes < 2:
-            raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    image = len(shape) == 3
+    fam = family(spec.family)
+    if fam.takes == "table" and image or fam.takes == "image" and not image:
+        raise ModelError(f"the {fam.name} family takes {fam.takes}s, but the data are "
+                         f"{'images' if image else 'table rows'}; choose --model {'cnn' if image else 'mlp'}")
+    if task == "classification" and n_classes < 2:
+        raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
+    n_outputs = n_classes if task == "classification" else 1
+    inputs = keras.Input(shape=shape, name="images" if image else "features")
+    if fam.build_function is None:
+        x = mlp_body(inputs, spec, seed) if fam.name == "mlp" else cnn_body(inputs, spec, seed)
         # float32 head: under mixed precision a float16 softmax loses the small probabilities.
-        outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output",
-                                     kernel_initializer=_kernel(seed, 0), kernel_regularizer=_decay(spec))(x)
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+        raw = keras.layers.Dense(n_outputs, activation="softmax" if task == "classification" else None,
+                                 dtype="float32", name="output", kernel_initializer=kernel(seed, 0),
+                                 kernel_regularizer=decay(spec.l2))(x)
+    else:
+        raw = user_body(inputs, spec, fam, n_outputs, image)
+        if task == "classification":
+            raw = keras.layers.Activation("softmax", dtype="float32", name="output")(raw)
+    if task == "classification":
+        outputs, loss, metrics = raw, "sparse_categorical_crossentropy", ["accuracy"]
     else:
         mean, scale = target_scale
-        standardized = keras.layers.Dense(1, dtype="float32", name="output", kernel_initializer=_kernel(seed, 0),
-                                          kernel_regularizer=_decay(spec))(x)
-        outputs = keras.layers.Rescaling(scale=scale, offset=mean, dtype="float32", name="to_target_units")(
-            standardized)
+        outputs = keras.layers.Rescaling(scale=scale, offset=mean, dtype="float32", name="to_target_units")(raw)
         loss, metrics = StandardizedMSE(scale), ["mae"]
-    model = keras.Model(inputs, outputs, name="mlp")
+    model = keras.Model(inputs, outputs, name=fam.name if fam.build_function is None else "user_model")
     # Many steps per call into TensorFlow: per-step Python overhead dominates networks this small on a CPU.
     model.compile(optimizer=make_optimizer(spec), loss=loss, metrics=metrics, steps_per_execution=STEPS_PER_EXECUTION)
     return model
+
+
+def check_buildable(spec: ModelSpec, input_shape: tuple[int, ...], task: str, n_classes: int) -> None:
+    """Build `spec` once for the data, so that a family that does not fit it (a build function that fails, the
+    MLP on images) is reported before any run is written."""
+    build_model(spec, input_shape, task, n_classes)
+    keras.backend.clear_session(free_memory=False)

@@ -87,3 +87,25 @@ def _finish(fig: Figure, ax, xlabel: str, ylabel: str, title: str) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+@_locked
+def sample_images(pixels, truth: list, predicted: list, count: int = 16) -> Figure:
+    """The first `count` images with their predicted label over the true one; a wrong prediction in red."""
+    count = min(count, len(pixels))
+    columns = min(8, count)
+    rows = -(-count // columns)
+    fig = Figure(figsize=(1.4 * columns, 1.6 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= count:
+            continue
+        image = pixels[i]
+        ax.imshow(image[:, :, 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None,
+                  vmin=0, vmax=255)
+        right = str(predicted[i]) == str(truth[i])
+        ax.set_title(f"{predicted[i]} ({truth[i]})", fontsize=8, color="black" if right else "red")
+    fig.suptitle("predicted (true) on test images", fontsize=9)
+    fig.tight_layout()
+    return fig

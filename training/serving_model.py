@@ -1,25 +1,31 @@
 """The registered model: the trained Keras network plus its preprocessing, as one MLflow pyfunc.
 
 Logged as "model from code" (this file), so no pickled object is ever loaded: the network is a native
-`.keras` file read with Keras' safe mode, the preprocessing plain JSON. Raw rows in, labels out, for
+`.keras` file read with Keras' safe mode, the preprocessing plain JSON. Raw rows (or images, as base64 text in
+an `image` column) in, labels out, for
 `mlflow.pyfunc.load_model`, `python -m flows predict` and `mlflow models serve` alike.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import keras
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import set_model
 
+from training.images import load_preprocessor
 from training.predict import predict_frame
-from training.preprocessing import Preprocessor
 
 
 class ServingModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
+        # A user's build function's file, carried as code: importing it registers its custom layers.
+        for module in (context.model_config or {}).get("user_modules", []):
+            importlib.import_module(module)
         self.network = keras.saving.load_model(context.artifacts["network"], safe_mode=True, compile=False)
-        self.preprocessor = Preprocessor.load(context.artifacts["preprocessor"])
+        self.preprocessor = load_preprocessor(context.artifacts["preprocessor"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):

@@ -23,12 +23,16 @@ SCHEDULE_VARIANTS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Hidden blocks are Dropout -> Dense -> BatchNormalization -> Activation, one per entry of `units`;
-    `l2` is the L2 weight-decay factor on every Dense kernel (Keras' `L2(l2)`: l2 * sum(w**2) added to the loss).
+    """`family` names what builds the network (training.families): `mlp`, `cnn`, or a user's
+    `path/to/file.py:function`. Its blocks are Dropout -> layer -> BatchNormalization -> Activation, one per entry
+    of `units` (hidden widths of the MLP, filters per block of the CNN); `l2` is the L2 weight-decay factor on
+    every kernel (Keras' `L2(l2)`: l2 * sum(w**2) added to the loss). A user's function gets the knobs it
+    declares.
 
     The builder reads these flags, never a variant's name, so any combination is a valid model.
     """
 
+    family: str = "mlp"
     units: tuple[int, ...] = (128, 64)
     dropout: float = 0.0
     l2: float = 0.0
@@ -52,6 +56,8 @@ class ModelSpec:
         # Tuples may arrive as lists from JSON (Prefect parameters); normalise so specs hash and compare.
         object.__setattr__(self, "units", tuple(int(u) for u in self.units))
         problems = []
+        if not self.family:
+            problems.append("family must name mlp, cnn or a build function")
         if not self.units or any(u < 1 for u in self.units):
             problems.append(f"units must be one or more positive integers, got {self.units}")
         if not 0.0 <= self.dropout < 1.0:
@@ -87,7 +93,8 @@ class ModelSpec:
 
     def describe_network(self) -> str:
         """The network alone: its units and what regularizes it."""
-        parts = ["units " + "-".join(str(u) for u in self.units)]
+        width = "filters" if self.family == "cnn" else "units"
+        parts = [f"{width} " + "-".join(str(u) for u in self.units)]
         if self.dropout:
             parts.append(f"dropout {self.dropout:g}")
         if self.l2:

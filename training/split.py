@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from training.data import DataError, Dataset
+from training.data import DataError, Dataset, plain
+from training.images import ImagePreprocessor
 from training.preprocessing import Preprocessor
 
 SPLITS = ("train", "val", "test")
@@ -36,6 +37,21 @@ class Split:
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
+
+    @property
+    def is_images(self) -> bool:
+        return self.x_train.ndim == 4
+
+    def flat(self, name: str) -> np.ndarray:
+        """The rows of split `name` as a linear baseline takes them: a table's features, or an image's pixels in
+        one row scaled to [0, 1] (as the network scales them)."""
+        x = getattr(self, f"x_{name}")
+        return x.reshape(len(x), -1).astype("float32") / 255 if self.is_images else x
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One input's shape: (features,) for a table, (height, width, channels) for images."""
+        return tuple(int(d) for d in self.x_train.shape[1:])
 
     @property
     def n_classes(self) -> int:
@@ -98,7 +114,7 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
     frame = dataset.frame
     train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions, seed)
     frames = {"train": frame.iloc[train_idx], "val": frame.iloc[val_idx], "test": frame.iloc[test_idx]}
-    preprocessor = Preprocessor.fit(frames["train"], dataset.target, dataset.task)
+    preprocessor = fitted_preprocessor(dataset, frames["train"])
     arrays, imputed = {}, {}
     for name, part in frames.items():
         x, counts = preprocessor.transform(part)
@@ -116,8 +132,19 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
         source=dataset.source,
         dropped_missing_target=dataset.dropped_missing_target,
         imputed=imputed,
-        test_frame=frames["test"].reset_index(drop=True),
+        test_frame=frames["test"][[*preprocessor.input_columns, dataset.target]].reset_index(drop=True),
     )
+
+
+def fitted_preprocessor(dataset: Dataset, train: pd.DataFrame) -> Preprocessor:
+    """The table's preprocessing fitted on the train rows; for images, the size and channels they are decoded to
+    and the train rows' classes."""
+    if dataset.image_shape is None:
+        return Preprocessor.fit(train, dataset.target, dataset.task)
+    height, width, channels = dataset.image_shape
+    classes = sorted(train[dataset.target].unique().tolist(), key=str)
+    return ImagePreprocessor(target=dataset.target, task=dataset.task, classes=[plain(c) for c in classes],
+                             height=height, width=width, channels=channels)
 
 
 def fingerprint(arrays: dict[str, np.ndarray], feature_names: list[str], task: str) -> str:

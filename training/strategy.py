@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from training.config import PipelineConfig, Selection
+from training.families import family
 from training.noise import noise_margin, paired_standard_error
 from training.selection import CandidateResult, StageResult, select_winner
 from training.spec import ModelSpec
@@ -207,12 +208,14 @@ def describe_short(spec: ModelSpec) -> str:
 
 def wider(units: tuple[int, ...]) -> tuple[int, ...] | None:
     """Every layer doubled: the same shape, twice the width (None past MAX_WIDTH)."""
-    return None if units[0] * 2 > MAX_WIDTH else tuple(u * 2 for u in units)
+    return None if max(units) * 2 > MAX_WIDTH else tuple(u * 2 for u in units)
 
 
-def deeper(units: tuple[int, ...]) -> tuple[int, ...] | None:
-    """One more layer at the end, half the last one's width: the course's units shrinking by layer."""
-    return None if len(units) >= MAX_LAYERS else (*units, max(MIN_WIDTH, units[-1] // 2))
+def deeper(units: tuple[int, ...], by: float = 0.5) -> tuple[int, ...] | None:
+    """One more layer at the end, `by` times the last one's width: half for the MLP (the course's units
+    shrinking by layer), twice for the CNN (filters growing by block)."""
+    width = min(MAX_WIDTH, max(MIN_WIDTH, int(units[-1] * by)))
+    return None if len(units) >= MAX_LAYERS else (*units, width)
 
 
 def narrower(units: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -230,8 +233,23 @@ GROW, SHRINK = ("wider", "deeper"), ("narrower", "shallower")
 
 
 def capacity_candidate(spec: ModelSpec, move: str) -> tuple[str, ModelSpec] | None:
-    units = MOVES[move](spec.units)
+    units = deeper(spec.units, family(spec.family).deepen_by) if move == "deeper" else MOVES[move](spec.units)
     return None if units is None else (units_name(units), replace(spec, units=units))
+
+
+def declared_only(grid: dict[str, ModelSpec], base: ModelSpec) -> dict[str, ModelSpec]:
+    """The grid's candidates that vary only knobs the base's family declares (a user's build function may
+    declare a few): the others would train the same network under another name."""
+    fam = family(base.family)
+    return {name: spec for name, spec in grid.items()
+            if all(getattr(spec, k) == getattr(base, k) for k in fam.skipped())}
+
+
+def skipped_knobs(spec: ModelSpec, knobs: tuple[str, ...]) -> str:
+    """`; <family> declares no <knobs>: not varied` for those of `knobs` the family leaves out, else ''."""
+    fam = family(spec.family)
+    missing = [k for k in knobs if not fam.declares(k)]
+    return f"; {fam.name} declares no {', '.join(missing)} knob: not varied" if missing else ""
 
 
 def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = None) -> Plan:
@@ -242,6 +260,9 @@ def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = N
         base = walk.train_one(BASE, base_spec)
         story = Story(walk, base)
         regime = base.diagnosis.regime
+        if not family(base_spec.family).declares("units"):
+            story.opening(f"{regime}{skipped_knobs(base_spec, ('units',))}: no capacity step")
+            return story.outcome(train_longer(walk, story, base, max_epochs or epoch_cap(base_spec.epochs, profile)))
         if regime == "diverged":
             story.opening("diverged: no capacity step cures a learning rate that is too high; the schedule and "
                           "tuning stages search the rate")
@@ -300,24 +321,25 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
         story = Story(walk, base)
         d = base.diagnosis
         lag = d.lag if d.lag is not None else 0.0
+        skipped = skipped_knobs(base.spec, ("dropout", "l2", "batchnorm"))
         if d.regime in ("underfitting", "diverged"):
             story.opening(f"{d.regime}: dropout and weight decay would make it worse; batch normalization only "
-                          "(it helps a network train)")
+                          f"(it helps a network train){skipped}")
             current = base
-            if not base.spec.batchnorm:
+            if not base.spec.batchnorm and family(base.spec.family).declares("batchnorm"):
                 result = walk.train_one("batchnorm", replace(base.spec, batchnorm=True))
                 if story.judge(result, base):
                     current = result
             return story.outcome(train_longer(walk, story, current, cap))
         if d.regime == "good fit":
             story.opening(f"good fit, validation within noise of training (gap {lag:+.4f}): nothing to cure, no "
-                          "variant trained")
+                          f"variant trained{skipped}")
             return story.outcome(base)
         ladders = regularization_ladders(base.spec, dropout_rates, l2_factors)
         if not any(ladders.values()):
-            story.opening("overfitting, but no regularization stronger than the base's own is configured")
+            story.opening(f"overfitting, but no regularization stronger than the base's own is configured{skipped}")
             return story.outcome(base)
-        story.opening("overfitting: regularize")
+        story.opening(f"overfitting: regularize{skipped}")
         steps = REGULARIZATION_STEPS[profile]
         first = {ladder[0][0]: ladder[0][1] for ladder in ladders.values() if ladder}
         tried = walk.train(dict(list(first.items())[:steps]))
@@ -340,13 +362,16 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
 
 def regularization_ladders(base: ModelSpec, dropout_rates: list[float],
                            l2_factors: list[float]) -> dict[str, list[tuple[str, ModelSpec]]]:
-    """Each kind's rungs, weakest first, stronger than the base's own setting."""
-    return {
+    """Each kind's rungs, weakest first, stronger than the base's own setting; none for a kind the base's family
+    does not declare."""
+    ladders = {
         "dropout": [(f"dropout-{rate:g}", replace(base, dropout=rate))
                     for rate in sorted(set(dropout_rates)) if rate > base.dropout],
         "l2": [(f"l2-{factor:g}", replace(base, l2=factor)) for factor in sorted(set(l2_factors)) if factor > base.l2],
         "batchnorm": [] if base.batchnorm else [("batchnorm", replace(base, batchnorm=True))],
     }
+    fam = family(base.family)
+    return {kind: rungs if fam.declares(kind) else [] for kind, rungs in ladders.items()}
 
 
 # --- one round against the incoming winner (schedule, tuning) ----------------------------------------------------
@@ -408,15 +433,16 @@ def baseline_plan(base: ModelSpec) -> Plan:
 
 def plan_capacity(base: ModelSpec, config: PipelineConfig) -> Plan:
     if config.strategy == "grid":
-        return grid_plan(capacity_grid(base, config))
-    if config.capacity_units:  # networks the user named: all of them, judged against the base's noise
+        return grid_plan(declared_only(capacity_grid(base, config), base))
+    if config.capacity_units and family(base.family).declares("units"):
+        # networks the user named: all of them, judged against the base's noise
         return one_round_plan(capacity_grid(base, config), "the configured networks against the base")
     return capacity_plan(base, config.profile, epoch_cap(config.resolved_epochs, config.profile))
 
 
 def plan_regularization(base: ModelSpec, config: PipelineConfig) -> Plan:
     if config.strategy == "grid":
-        return grid_plan(regularization_grid(base, config))
+        return grid_plan(declared_only(regularization_grid(base, config), base))
     rates = config.dropout_rates or sorted({rate for rate, _ in REGULARIZATION[config.profile] if rate})
     return regularization_plan(base, config.profile, rates, config.l2_factors or WEIGHT_DECAY[config.profile],
                                epoch_cap(config.resolved_epochs, config.profile))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from training.config import PipelineConfig
+from training.families import family
 from training.spec import SCHEDULE_VARIANTS, ModelSpec
 
 BASE = "base"
@@ -19,6 +20,13 @@ CAPACITY_UNITS = {
     "standard": [(32,), (64, 64), (256, 128, 64), (512, 256, 128, 64)],
     "full": [(32,), (64,), (64, 64), (256, 128, 64), (128, 128, 128), (512, 256, 128, 64),
              (1024, 512, 256, 128)],
+}
+
+# The CNN's filters per block, growing by block (the course's convolutional pattern).
+CAPACITY_FILTERS = {
+    "quick": [(8, 16), (32, 64)],
+    "standard": [(8, 16), (32, 64), (16, 32, 64), (32, 64, 128)],
+    "full": [(8,), (8, 16), (32, 64), (16, 32, 64), (32, 64, 128), (64, 128, 256)],
 }
 
 # Regularization: (dropout rate, batch normalization) pairs, in the block order Dropout -> Dense -> BN -> Act.
@@ -50,8 +58,11 @@ PLAIN_TRAINING = {"schedule": "constant", "reduce_on_plateau": False, "early_sto
 
 
 def baseline_spec(config: PipelineConfig) -> ModelSpec:
-    """The baseline of the course: two shrinking hidden layers, no dropout, no batch normalization."""
-    return ModelSpec(units=(128, 64), epochs=config.resolved_epochs, batch_size=config.resolved_batch_size)
+    """The baseline of the course, no dropout, no batch normalization: for the MLP two shrinking hidden layers,
+    for the CNN two blocks of growing filters, for a user's function the defaults its signature declares."""
+    fam = family(config.resolved_model)
+    return ModelSpec(family=fam.name, **fam.defaults, epochs=config.resolved_epochs,
+                     batch_size=config.resolved_batch_size)
 
 
 def units_name(units: tuple[int, ...]) -> str:
@@ -61,7 +72,8 @@ def units_name(units: tuple[int, ...]) -> str:
 def capacity_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
     """The base plus smaller and larger networks (the config's `capacity_units`, else the profile's)."""
     grid = {BASE: base}
-    for units in config.capacity_units or CAPACITY_UNITS[config.profile]:
+    profile_grid = (CAPACITY_FILTERS if base.family == "cnn" else CAPACITY_UNITS)[config.profile]
+    for units in config.capacity_units or profile_grid:
         units = tuple(units)
         if units != base.units:
             grid[units_name(units)] = replace(base, units=units)

@@ -69,7 +69,7 @@ class SpecHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         keras.utils.set_random_seed(self.seed)
         spec = spec_from_hp(hp, self.base, self.centred)
-        return build_model(spec, self.split.n_features, self.split.task, self.split.n_classes, seed=self.seed,
+        return build_model(spec, self.split.input_shape, self.split.task, self.split.n_classes, seed=self.seed,
                            target_scale=self.split.target_scale)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, callbacks=None, epochs=None,

@@ -9,7 +9,7 @@ def layer_kinds(model):
 
 
 def test_baseline_has_dense_and_activation_only():
-    model = build_model(ModelSpec(units=(128, 64)), n_features=64, task="classification", n_classes=10)
+    model = build_model(ModelSpec(units=(128, 64)), 64, task="classification", n_classes=10)
     assert layer_kinds(model) == ["Dense", "Activation", "Dense", "Activation", "Dense"]
     assert model.output_shape == (None, 10)
     assert [layer.units for layer in model.layers if type(layer).__name__ == "Dense"] == [128, 64, 10]
@@ -17,7 +17,7 @@ def test_baseline_has_dense_and_activation_only():
 
 def test_block_order_is_dropout_dense_batchnorm_activation():
     spec = ModelSpec(units=(32, 16), dropout=0.3, batchnorm=True)
-    model = build_model(spec, n_features=8, task="classification", n_classes=3)
+    model = build_model(spec, 8, task="classification", n_classes=3)
     block = ["Dropout", "Dense", "BatchNormalization", "Activation"]
     assert layer_kinds(model) == block + block + ["Dense"]
     assert model.get_layer("block1_dropout").rate == 0.3
@@ -25,7 +25,7 @@ def test_block_order_is_dropout_dense_batchnorm_activation():
 
 
 def test_regression_head_answers_in_the_targets_units():
-    model = build_model(ModelSpec(units=(8,)), n_features=4, task="regression", target_scale=(150.0, 77.0))
+    model = build_model(ModelSpec(units=(8,)), 4, task="regression", target_scale=(150.0, 77.0))
     assert model.output_shape == (None, 1)
     rescale = model.get_layer("to_target_units")
     assert (rescale.scale, rescale.offset) == (77.0, 150.0)
@@ -54,7 +54,7 @@ def test_a_regression_model_saves_and_loads_with_its_loss(tmp_path):
     import keras
     import numpy as np
 
-    model = build_model(ModelSpec(units=(4,)), n_features=3, task="regression", target_scale=(10.0, 2.0))
+    model = build_model(ModelSpec(units=(4,)), 3, task="regression", target_scale=(10.0, 2.0))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     x = np.ones((2, 3), dtype="float32")
@@ -109,8 +109,8 @@ def test_the_loss_keeps_its_value_for_a_target_of_tiny_spread():
 def test_weight_decay_penalizes_every_dense_kernel():
     import numpy as np
 
-    plain = build_model(ModelSpec(units=(8, 4)), n_features=5, task="classification", n_classes=3, seed=0)
-    decayed = build_model(ModelSpec(units=(8, 4), l2=0.01), n_features=5, task="classification", n_classes=3, seed=0)
+    plain = build_model(ModelSpec(units=(8, 4)), 5, task="classification", n_classes=3, seed=0)
+    decayed = build_model(ModelSpec(units=(8, 4), l2=0.01), 5, task="classification", n_classes=3, seed=0)
     assert plain.losses == []
     kernels = [layer.kernel for layer in decayed.layers if hasattr(layer, "kernel")]
     assert len(decayed.losses) == len(kernels) == 3  # two hidden layers and the output

@@ -18,6 +18,8 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from training.data import DataError
+from training.families import user_module_name
+from training.images import IMAGE_COLUMN, ImagePreprocessor
 from training.predict import as_numbers, predict_frame
 from training.preprocessing import Preprocessor
 from training.tracking.runs import Tracker
@@ -30,7 +32,7 @@ MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
 # tests/training/test_predict.py checks that they suffice on their own. noise.py (numpy only) holds the per-row
 # losses evaluation.py scores with.
 SERVED_MODULES = ("__init__.py", "runtime.py", "data_error.py", "evaluation.py", "noise.py", "predict.py",
-                  "preprocessing.py")
+                  "preprocessing.py", "images.py")
 TRAINING_PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -53,9 +55,10 @@ def log_keras_model(model: keras.Model, preprocessor: Preprocessor) -> str:
 
 
 def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, preprocessor: Preprocessor,
-                      raw_rows: pd.DataFrame) -> str:
+                      raw_rows: pd.DataFrame, user_file: Path | None = None) -> str:
     """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing), with a typed signature and a
-    few of `raw_rows` as its input example; returns its URI."""
+    few of `raw_rows` as its input example; returns its URI. `user_file`: the file of a user's build function,
+    carried as code and imported before the network loads, so the custom layers it registers are found."""
     import training.serving_model as serving
 
     example = input_example(raw_rows, preprocessor)
@@ -67,10 +70,15 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         network_path = Path(folder) / "network.keras"
         network.save(network_path)
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
+        code, modules = [str(served_code(Path(folder)))], []
+        if user_file is not None:
+            modules.append(user_module_name(user_file))
+            code.append(str(shutil.copyfile(user_file, Path(folder) / "code" / f"{modules[0]}.py")))
         # The example is written as input_example.json and serving_input_example.json (a request body that
         # `mlflow models predict -i` and `validate_serving_input` take); MLflow checks it against the signature.
         info = mlflow.pyfunc.log_model(
-            name="serving_model", python_model=serving.__file__, code_paths=[str(served_code(Path(folder)))],
+            name="serving_model", python_model=serving.__file__, code_paths=code,
+            model_config={"user_modules": modules},
             artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
             signature=signature, input_example=example, pip_requirements=model_requirements())
     return info.model_uri
@@ -85,7 +93,10 @@ def input_schema(preprocessor: Preprocessor) -> Schema:
     """Numeric columns as `double` and categorical ones as `string`, each required. A value may be missing
     (null): the preprocessing imputes it as in training. Double, not long, even for a column of whole numbers:
     such a column with one missing value is float in pandas, which MLflow never converts to long. JSON requests
-    are cast to these types by MLflow's parser, so `5` is a fine value for a double column."""
+    are cast to these types by MLflow's parser, so `5` is a fine value for a double column. An image model
+    takes one string column, `image`: the base64 text of a PNG or JPEG file."""
+    if isinstance(preprocessor, ImagePreprocessor):
+        return Schema([ColSpec(DataType.string, IMAGE_COLUMN)])
     return Schema([ColSpec(DataType.double, c) for c in preprocessor.numeric]
                   + [ColSpec(DataType.string, c) for c in preprocessor.categorical])
 

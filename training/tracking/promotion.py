@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -14,7 +15,9 @@ from training.baselines import DUMMY, score_baselines
 from training.config import Gate, Selection
 from training.data import DataError
 from training.evaluation import PROBA_PREFIX, evaluation_metric
+from training.families import family, is_user_function, split_reference
 from training.model_card import model_card
+from training.plots import sample_images
 from training.promotion import (
     CHAMPION,
     Candidate,
@@ -53,12 +56,18 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
     classes = split.preprocessor.classes
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
+        source = tracker.get_run(winner.run_id)
+        user_file = user_build_file(source.data.params.get("family", "mlp"))
         network = load_network(winner.model_uri)
-        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test)
+        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test, user_file)
         # Evaluated through the very artifact that is registered, on raw rows, like the champion below.
+        predicted = load_serving_model(serving_uri).predict(raw_test)
         with tracker.active(run_id):
-            evaluation = evaluate_predictions(load_serving_model(serving_uri).predict(raw_test), truth, split.task,
-                                              classes, model_id=logged_model_id(serving_uri))
+            evaluation = evaluate_predictions(predicted, truth, split.task, classes,
+                                              model_id=logged_model_id(serving_uri))
+        if split.is_images:
+            tracker.log_figure(run_id, sample_images(split.x_test, truth.tolist(), predicted["prediction"].tolist()),
+                               "evaluation/sample_images.png")
         test_score = float(evaluation.metrics[scored_by])
         baselines = score_baselines(split, selection, seed)
         flags = baseline_flags(test_score, baselines.scores, selection)
@@ -77,7 +86,6 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
                     failure = gate_failure(evaluation, champion_evaluation, split.task, selection, gate)
             alias, reason = decide(test_score, champion_score, selection, unscorable, baselines.scores[DUMMY],
                                    failure)
-            source = tracker.get_run(winner.run_id)
             card = model_card(
                 name=model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
                 metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
@@ -106,6 +114,15 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
         tracker.log_metrics(run_id, {test_metric: test_score})
         tracker.log_dict(run_id, asdict(result), "promotion/result.json")  # a resumed pipeline reuses it
     return result, card
+
+
+def user_build_file(family_name: str) -> Path | None:
+    """The file of the user's build function a candidate was built with (None for a built-in family), imported
+    first: the custom layers it registers must be known before its network loads."""
+    if not is_user_function(family_name):
+        return None
+    family(family_name)
+    return split_reference(family_name)[0]
 
 
 def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registry, champion, split: Split,

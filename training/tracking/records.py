@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from training import plots
@@ -50,8 +51,9 @@ def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.Data
     """Row counts, class balance, fingerprint, imputation counts, the data set, the preprocessing; the pipeline
     run is tagged with the split's fingerprint (what a later night compares)."""
     tracker.log_params(run_id, {"dataset": split.dataset_name, "source": split.source, "task": split.task,
-                                "target": target, "n_features": split.n_features, "n_classes": split.n_classes,
-                                "fingerprint": split.fingerprint})
+                                "target": target, "n_features": int(np.prod(split.input_shape)),
+                                "input_shape": "x".join(str(d) for d in split.input_shape),
+                                "n_classes": split.n_classes, "fingerprint": split.fingerprint})
     metrics = {f"rows_{name}": n for name, n in split.rows.items()}
     metrics["rows_dropped_missing_target"] = split.dropped_missing_target
     for name, counts in split.imputed.items():
