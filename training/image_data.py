@@ -59,7 +59,8 @@ def digits_images() -> pd.DataFrame:
 def read_folder(root: Path) -> pd.DataFrame:
     entries = [e for e in sorted(root.iterdir()) if not is_hidden(e)]
     if not entries:
-        raise DataError(f"{root}: the folder is empty; put each class's images in a subfolder named after the class")
+        raise DataError(f"{root}: the folder is empty; images go in one subfolder per class, named after the class "
+                        "(or pass a CSV or Parquet file)")
     classes = [e for e in entries if e.is_dir()]
     loose = [e for e in entries if not e.is_dir()]
     if loose:

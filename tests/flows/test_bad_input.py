@@ -21,6 +21,30 @@ def raw(folder: Path, name: str, content: bytes) -> str:
     return str(folder / name)
 
 
+def class_folders(folder: Path, bad: dict[str, bytes]) -> str:
+    """Two class folders of 6 small PNG images each, then the `bad` files written over or beside them."""
+    from training.images import png_bytes
+
+    root = folder / "images"
+    for c, name in enumerate(("cat", "dog")):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            (root / name / f"{i}.png").write_bytes(png_bytes(np.full((4, 4, 1), 40 * c + i, "uint8")))
+    for relative, content in bad.items():
+        (root / relative).write_bytes(content)
+    return str(root)
+
+
+def npz(folder: Path, **arrays) -> str:
+    np.savez(folder / "set.npz", **arrays)
+    return str(folder / "set.npz")
+
+
+# Build functions the cases name as {folder}/<file>.py:build.
+BUILD_FILES = {"model.py": "import not_installed_anywhere\n",
+               "returns_none.py": "def build(input_shape, n_outputs, units=(8,)):\n    return None\n"}
+
+
 def good(n: int = 60) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n), "y": np.arange(n) % 3})
@@ -30,7 +54,16 @@ def good(n: int = 60) -> pd.DataFrame:
 DATA_CASES = {
     "path that does not exist": (lambda d: str(d / "missing.csv"), ["--target", "y"],
                                  ["missing.csv", "does not exist"]),
-    "a directory": (lambda d: str(d), ["--target", "y"], ["is a directory"]),
+    "an empty folder": (lambda d: str(d), ["--target", "y"], ["the folder is empty", "one subfolder per class"]),
+    "a text file among the images": (lambda d: class_folders(d, {"cat/notes.txt": b"hello"}), [],
+                                     ["cat/notes.txt: not a PNG or JPEG file"]),
+    "a corrupt image": (lambda d: class_folders(d, {"dog/1.png": b"\x89PNG\r\n\x1a\n cut"}), [],
+                        ["dog/1.png: not a readable PNG or JPEG image"]),
+    "an npz without labels": (lambda d: npz(d, x=np.zeros((9, 4, 4), "uint8")), [], ["set.npz: no array named 'y'"]),
+    "a build function that cannot be imported": (
+        lambda d: "digits", ["--model", "{folder}/model.py:build"], ["model.py failed: ModuleNotFoundError", "line 1"]),
+    "a build function that returns no model": (
+        lambda d: "digits", ["--model", "{folder}/returns_none.py:build"], ["returned a builtins.NoneType"]),
     "empty file": (lambda d: raw(d, "empty.csv", b""), ["--target", "y"], ["empty.csv is empty"]),
     "PNG renamed .csv": (lambda d: raw(d, "image.csv", b"\x89PNG\r\n\x1a\n" + bytes(64)), ["--target", "y"],
                          ["image.csv", "not a text CSV file"]),
@@ -110,7 +143,10 @@ def test_bad_data_fails_the_cli_with_a_named_error_and_writes_nothing(case, tmp_
     build, extra, expected = DATA_CASES[case]
     folder = tmp_path / "data"
     folder.mkdir()
-    code, err = run_cli(["--data", build(folder), *extra], tracking_uri, capsys)
+    data = build(folder)
+    for name, text in BUILD_FILES.items():
+        (tmp_path / name).write_text(text)
+    code, err = run_cli(["--data", data, *(e.format(folder=tmp_path) for e in extra)], tracking_uri, capsys)
     assert code == 2
     assert err.startswith("error: ") and "Traceback" not in err, err
     for text in expected:

@@ -51,7 +51,7 @@ def test_missing_file(tmp_path):
 
 
 def test_a_folder_is_read_as_images_and_a_table_in_it_is_pointed_at(tmp_path):
-    with pytest.raises(DataError, match="the folder is empty; put each class's images in a subfolder"):
+    with pytest.raises(DataError, match="the folder is empty; images go in one subfolder per class"):
         load_dataset(str(tmp_path), "y")
     (tmp_path / "table.csv").write_text("x,y\n1,0\n")
     with pytest.raises(DataError, match=r"table.csv: a file beside the class folders.*pass the file itself: "
