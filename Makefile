@@ -75,7 +75,7 @@ endif
 # Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~1 h on 2
 # cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling,
 # -strategy: adaptive against grid on four data sets, ~35 min) one.
-BENCHES := throughput handwritten overhead parallel search scaling strategy
+BENCHES := throughput handwritten overhead parallel search scaling strategy families
 bench: $(INSTALLED)
 	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
 bench-%: $(INSTALLED)

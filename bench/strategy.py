@@ -23,14 +23,16 @@ STRATEGIES = ("grid", "adaptive")
 ACCURACY_SLACK, MSE_SLACK, EPOCHS_TARGET = 0.005, 0.02, 0.6
 
 
-def run_pipeline(data: str, strategy: str, profile: str, seed: int, folder: Path) -> dict:
-    """One pipeline in a fresh process, then what its runs and its registered champion recorded."""
+def run_pipeline(data: str, strategy: str, profile: str, seed: int, folder: Path, extra: tuple[str, ...] = (),
+                 label: str | None = None) -> dict:
+    """One pipeline in a fresh process (with `extra` flags; `label` names its store), then what its runs and its
+    registered champion recorded."""
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{folder / f'{data}-{strategy}.db'}"
+    uri = f"sqlite:///{folder / f'{data}-{label or strategy}.db'}"
     command = [sys.executable, "-m", "flows", "run", "--data", data, "--profile", profile, "--strategy", strategy,
                "--seed", str(seed), "--tracking-uri", uri, "--experiment", "bench-strategy", "--model-name",
-               f"bench-{data}"]
+               f"bench-{data}", *extra]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -41,12 +43,17 @@ def run_pipeline(data: str, strategy: str, profile: str, seed: int, folder: Path
     champion = client.get_model_version_by_alias(f"bench-{data}", "champion")
     metric = next(k for k in ("test_accuracy", "test_loss") if k in champion.tags)
     pipeline = next(r for r in runs if r.data.tags.get("stage") == "pipeline")
+    train_rows = next(r for r in runs if r.data.tags.get("stage") == "split").data.metrics["rows_train"]
+    fits = [r.data.metrics for r in runs if "epochs_run" in r.data.metrics and "fit_seconds" in r.data.metrics]
     return {
         "data": data, "strategy": strategy, "metric": metric, "test": float(champion.tags[metric]),
         "epochs": sum(int(r.data.metrics.get("epochs_run", 0)) for r in runs),
         "trainings": sum("epochs_run" in r.data.metrics for r in runs),
         "seconds": wall, "winner": f"{champion.tags.get('stage')}/{champion.tags.get('variant')}",
         "story": pipeline.data.tags.get("story", ""),
+        # Training throughput over every fit: rows seen (epochs x train rows) per second inside model.fit.
+        "samples_per_s": sum(m["epochs_run"] * train_rows for m in fits) / max(sum(m["fit_seconds"] for m in fits),
+                                                                               1e-9),
     }
 
 

@@ -1,7 +1,8 @@
 """Model families: what turns a spec's knobs into a Keras network, and which knobs the stages may vary.
 
 Three kinds of family, named by `ModelSpec.family` (the `--model` option):
-- `mlp`: blocks of Dropout -> Dense -> BatchNormalization -> Activation on a table's features.
+- `mlp`: blocks of Dropout -> Dense -> BatchNormalization -> Activation on a table's features (or on an image's
+  pixels in one row, to compare it with the CNN on the same split).
 - `cnn`: blocks of Dropout -> Conv2D -> BatchNormalization -> Activation -> MaxPooling on images, filters growing
   by block, then one dense block and the head.
 - `path/to/file.py:function`: the user's own build function. It is called as
@@ -61,7 +62,7 @@ class Family:
         return tuple(k for k in KNOBS if k not in self.knobs)
 
 
-MLP = Family("mlp", KNOBS, {"units": (128, 64)}, "table", 0.5, (32, 64, 128, 256, 512))
+MLP = Family("mlp", KNOBS, {"units": (128, 64)}, "any", 0.5, (32, 64, 128, 256, 512))
 CNN = Family("cnn", KNOBS, {"units": (16, 32)}, "image", 2.0, (8, 16, 32, 64, 128))
 
 
@@ -160,6 +161,8 @@ def dense_block(x, spec, units: int, i: int, seed: int | None):
 
 def mlp_body(inputs, spec, seed: int | None):
     x = inputs
+    if len(inputs.shape) == 4:  # images: their pixels in one row, scaled to [0, 1] as the CNN scales them
+        x = keras.layers.Flatten(name="flatten")(keras.layers.Rescaling(1 / 255, name="to_unit_range")(x))
     for i, units in enumerate(spec.units, start=1):
         x = dense_block(x, spec, units, i, seed)
     return x

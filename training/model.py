@@ -63,9 +63,8 @@ def build_model(spec: ModelSpec, input_shape: int | tuple[int, ...], task: str, 
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     image = len(shape) == 3
     fam = family(spec.family)
-    if fam.takes == "table" and image or fam.takes == "image" and not image:
-        raise ModelError(f"the {fam.name} family takes {fam.takes}s, but the data are "
-                         f"{'images' if image else 'table rows'}; choose --model {'cnn' if image else 'mlp'}")
+    if fam.takes == "image" and not image:
+        raise ModelError(f"the {fam.name} family takes images, but the data are table rows; choose --model mlp")
     if task == "classification" and n_classes < 2:
         raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
     n_outputs = n_classes if task == "classification" else 1

@@ -59,11 +59,12 @@ def test_cnn_stops_pooling_once_the_image_is_one_pixel():
     assert model.get_layer("flatten").output.shape[-1] == 4  # 8 -> 4 -> 2 -> 1, then no further pooling
 
 
-def test_a_family_refuses_the_other_kind_of_data():
-    with pytest.raises(ModelError, match="mlp family takes tables.*choose --model cnn"):
-        build_model(ModelSpec(), (8, 8, 1), "classification", 10)
-    with pytest.raises(ModelError, match="cnn family takes images"):
+def test_the_cnn_refuses_a_table_and_the_mlp_takes_images_as_rows_of_pixels():
+    with pytest.raises(ModelError, match="cnn family takes images.*choose --model mlp"):
         build_model(ModelSpec(family="cnn"), 64, "classification", 10)
+    model = build_model(ModelSpec(units=(32,)), (8, 8, 1), "classification", 10)
+    assert layer_kinds(model)[:3] == ["Rescaling", "Flatten", "Dense"]
+    assert model.get_layer("flatten").output.shape[-1] == 64
 
 
 def test_capacity_steps_grow_cnn_filters_by_block_and_shrink_mlp_units_by_layer():
