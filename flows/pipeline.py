@@ -77,6 +77,7 @@ def training_pipeline(
     target: str | None = D["target"],
     model: ModelName | None = D["model"],
     image_size: list[PositiveInt] | None = D["image_size"],
+    image_memory_mb: NonNegativeFloat = D["image_memory_mb"],
     task: TaskName = D["task"],
     profile: ProfileName = D["profile"],
     seed: NonNegativeInt = D["seed"],

@@ -47,7 +47,7 @@ def _data_key(config: PipelineConfig) -> tuple:
     path = Path(config.data)
     stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
     return (config.data, stamp, config.target, config.task, config.fractions, config.seed, config.image_size,
-            config.resolved_model)
+            config.image_memory_mb, config.resolved_model)
 
 
 # Not a Prefect-persisted cache: results would be pickled to disk on every call. Within one process
@@ -60,7 +60,7 @@ def prepare_data(config: PipelineConfig) -> PreparedData:
     with _prepared_lock:
         if key not in _prepared:
             dataset = load_dataset(config.data, config.target, config.task, config.image_size)
-            split = make_split(dataset, config.fractions, config.seed)
+            split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb)
             check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
             _prepared.clear()  # keep one table in memory, not one per config ever seen
             _prepared[key] = PreparedData(dataset, split)

@@ -54,12 +54,20 @@ def class_probabilities(model, x: np.ndarray, n_classes: int) -> np.ndarray:
     return proba
 
 
+def linear_outputs(model, split: Split, name: str) -> np.ndarray:
+    """A fitted baseline's class probabilities (or predictions) on split `name`, chunk by chunk for images on
+    disk."""
+    parts = [class_probabilities(model, x, split.n_classes) if split.task == "classification" else model.predict(x)
+             for x in split.flat_chunks(name)]
+    return np.concatenate(parts)
+
+
 def predictions(model, split: Split) -> pd.DataFrame:
     """Test-row predictions in the served model's format: `prediction` in the original labels or units, and
     `proba_<class>` for classification, so the same scoring compares them."""
     if split.task == "regression":
-        return pd.DataFrame({"prediction": model.predict(split.flat("test")).astype("float64")})
-    proba = class_probabilities(model, split.flat("test"), split.n_classes)
+        return pd.DataFrame({"prediction": linear_outputs(model, split, "test").astype("float64")})
+    proba = linear_outputs(model, split, "test")
     out = pd.DataFrame({"prediction": split.preprocessor.decode_target(proba.argmax(axis=1))})
     for i, label in enumerate(split.preprocessor.classes):
         out[f"{PROBA_PREFIX}{label}"] = proba[:, i]
@@ -69,10 +77,11 @@ def predictions(model, split: Split) -> pd.DataFrame:
 def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineScores:
     """Fit each baseline on the train rows and score it on the raw test rows' truth, as the network is."""
     metric = selection.metric.removeprefix("val_")
-    truth = split.test_frame[split.preprocessor.target]
+    truth = split.test_truth
+    x_train, y_train = split.flat_train(seed)
     scores, descriptions = {}, {}
     for name, model in baseline_models(split.task, seed, metric).items():
-        model.fit(split.flat("train"), split.y_train)
+        model.fit(x_train, y_train)
         scores[name] = score_predictions(predictions(model, split), truth, split.task, metric)
         descriptions[name] = describe(model)
     return BaselineScores(metric=f"test_{metric}", scores=scores, descriptions=descriptions)
@@ -91,9 +100,7 @@ def validation_reference(split: Split, selection: Selection, seed: int) -> float
     with _references_lock:
         if key not in _references:
             model = baseline_models(split.task, seed, metric)[LINEAR]
-            model.fit(split.flat("train"), split.y_train)
-            x_val = split.flat("val")
-            predicted = (class_probabilities(model, x_val, split.n_classes) if split.task == "classification"
-                         else model.predict(x_val))
+            model.fit(*split.flat_train(seed))
+            predicted = linear_outputs(model, split, "val")
             _references[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
         return _references[key]

@@ -131,6 +131,10 @@ class PipelineConfig(BaseModel):
     image_size: list[PositiveInt] | None = Field(
         None, description="Height and width every image is resized to (--image-size 32 32); default the first "
                           "image's.", json_schema_extra={"metavar": "PIXELS"})
+    image_memory_mb: NonNegativeFloat = Field(
+        2048, description="A folder of images whose decoded pixels take more than this many MiB stays on disk and is "
+                          "read batch by batch (tf.data); a smaller one is decoded into memory once. 0: always from "
+                          "disk.", json_schema_extra={"metavar": "MIB"})
     task: TaskName = Field("auto", description="Classification or regression; auto infers it from the target.")
     train_fraction: Fraction = Field(0.64, description="Share of rows in the train split; the three fractions "
                                                        "sum to 1.", json_schema_extra={"metavar": "F"})

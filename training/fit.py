@@ -13,6 +13,7 @@ import numpy as np
 from training.baselines import validation_reference
 from training.config import Selection
 from training.diagnosis import Diagnosis, diagnose
+from training.image_files import ImageFiles
 from training.model import build_model
 from training.noise import row_scores, standard_error
 from training.schedules import training_callbacks
@@ -33,6 +34,8 @@ def batches(x, y, batch_size: int, shuffle_seed: int | None = None):
     """
     import tensorflow as tf
 
+    if isinstance(x, ImageFiles):  # images on disk: read and decoded batch by batch
+        return x.dataset(y, batch_size, shuffle_seed)
     rows = len(x)
     if shuffle_seed is None:
         data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
@@ -44,6 +47,14 @@ def batches(x, y, batch_size: int, shuffle_seed: int | None = None):
         data = (tf.data.Dataset.range(rows).shuffle(rows, seed=shuffle_seed, reshuffle_each_iteration=True)
                 .batch(batch_size).map(lambda i: (tf.gather(features, i), tf.gather(target, i))))
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def inputs(x, y, batch_size: int) -> dict:
+    """The keyword arguments of model.evaluate and model.predict for a split's rows: its arrays and the batch
+    size, or for images on disk the dataset that reads them batch by batch."""
+    if isinstance(x, ImageFiles):
+        return {"x": x.dataset(y, batch_size)}
+    return {"x": x, "batch_size": batch_size, **({} if y is None else {"y": y})}
 
 
 @dataclass
@@ -100,7 +111,7 @@ def fit(
         )
         fit_seconds = time.perf_counter() - started
     history = {key: [float(v) for v in values] for key, values in keras_history.history.items()}
-    evaluated = model.evaluate(split.x_val, split.y_val, batch_size=max(spec.batch_size, 256), verbose=0,
+    evaluated = model.evaluate(**inputs(split.x_val, split.y_val, max(spec.batch_size, 256)), verbose=0,
                                return_dict=True)
     val_scores = {f"val_{k}": float(v) for k, v in evaluated.items()}
     if selection.metric not in val_scores or selection.metric not in history:
@@ -124,5 +135,5 @@ def fit(
 def validation_rows(model: keras.Model, split: Split, selection: Selection, batch_size: int) -> np.ndarray:
     """The per-row values of the selection metric on the validation rows (training.noise): their spread gives
     the score's standard error, and two models' rows give the standard error of their difference."""
-    predicted = model.predict(split.x_val, batch_size=max(batch_size, 256), verbose=0)
+    predicted = model.predict(**inputs(split.x_val, None, max(batch_size, 256)), verbose=0)
     return row_scores(selection.metric.removeprefix("val_"), split.task, split.y_val, np.asarray(predicted))

@@ -1,8 +1,9 @@
 """Load images for classification: a folder of class folders, an .npz archive, or the bundled `digits-images`.
 
-Each source becomes the same frame: one row per image with its encoded file (base64 PNG/JPEG, the `image`
-column a served image model takes), where it came from (`path`) and its class (`label`). The split decodes and
-resizes them (training.images), so a user's files and the bundled set go through the same code.
+Each source becomes a frame of one row per image: where it came from (`path`), its class (`label`) and, for
+images made from arrays (an .npz, the bundled set), the encoded PNG file (base64 text in `image`, the column a
+served image model takes). A folder's files are not read here: the split reads them from their paths, into
+memory or batch by batch from disk (training.image_files), so a large folder is never held whole.
 
 A folder has the layout of `keras.utils.image_dataset_from_directory` (one subfolder per class, images at any
 depth below it). That function is not used to read it: it skips a file it cannot read without naming it, and
@@ -81,8 +82,7 @@ def read_folder(root: Path) -> pd.DataFrame:
             labels.append(folder.name)
     if len(classes) < 2:
         raise DataError(f"{root}: one class folder ({classes[0].name!r}); classification needs at least two")
-    return pd.DataFrame({PATH_COLUMN: [str(p) for p in paths],
-                         IMAGE_COLUMN: [to_base64(p.read_bytes()) for p in paths], LABEL: labels})
+    return pd.DataFrame({PATH_COLUMN: [str(p) for p in paths], LABEL: labels})
 
 
 def read_npz(path: Path) -> pd.DataFrame:
@@ -135,7 +135,9 @@ def first_image_shape(frame: pd.DataFrame) -> tuple[int, int, int]:
     from training.images import image_bytes
 
     where = str(frame[PATH_COLUMN].iloc[0])
-    return tuple(int(d) for d in decode(image_bytes(frame[IMAGE_COLUMN].iloc[0], where), where).shape)
+    data = (image_bytes(frame[IMAGE_COLUMN].iloc[0], where) if IMAGE_COLUMN in frame.columns
+            else Path(where).read_bytes())
+    return tuple(int(d) for d in decode(data, where).shape)
 
 
 def images_to_score(root: Path) -> pd.DataFrame:

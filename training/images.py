@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,22 +52,48 @@ def decode(data: bytes, where: str, channels: int = 0) -> np.ndarray:
     DataError that names `where`."""
     import tensorflow as tf
 
+    with readable(where):
+        return tf.io.decode_image(data, channels=channels, expand_animations=False).numpy()
+
+
+def decode_sized(data: bytes, where: str, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """The pixels of one file as a model of `size` and `channels` takes them (pixels_tensor), or a DataError that
+    names `where`."""
+    with readable(where):
+        return pixels_tensor(data, channels, size).numpy()
+
+
+@contextlib.contextmanager
+def readable(where: str):
+    """TensorFlow's error of a file it cannot decode, as one DataError naming the file."""
+    import tensorflow as tf
+
     try:
-        pixels = tf.io.decode_image(data, channels=channels, expand_animations=False)
+        yield
     except (tf.errors.InvalidArgumentError, ValueError) as error:
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise DataError(f"{where}: not a readable PNG or JPEG image ({reason})") from error
-    return pixels.numpy()
 
 
-def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`pixels` at `size` (height, width), bilinear with antialiasing; the same array when already that size."""
-    if pixels.shape[:2] == tuple(size):
-        return pixels
+def pixels_tensor(data, channels: int, size: tuple[int, int]):
+    """The one definition of an image's pixels: decoded with `channels`, resized to `size` (bilinear with
+    antialiasing, rounded to uint8) unless it has that size already. TensorFlow ops only, so the same function
+    runs eagerly (the split in memory, the served model) and inside a tf.data pipeline (a split streamed from
+    disk): both see the same pixels."""
     import tensorflow as tf
 
-    resized = tf.image.resize(pixels, size, method="bilinear", antialias=True).numpy()
-    return np.clip(np.rint(resized), 0, 255).astype("uint8")
+    pixels = tf.io.decode_image(data, channels=channels, expand_animations=False)
+    pixels.set_shape([None, None, channels])
+
+    def resized():
+        scaled = tf.image.resize(pixels, size, method="bilinear", antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(scaled), 0, 255), tf.uint8)
+
+    shape = tf.shape(pixels)
+    same = tf.logical_and(tf.equal(shape[0], size[0]), tf.equal(shape[1], size[1]))
+    out = tf.cond(same, lambda: pixels, resized)
+    out.set_shape([size[0], size[1], channels])
+    return out
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -111,7 +138,7 @@ class ImagePreprocessor(Preprocessor):
         out = np.empty((len(frame), *self.input_shape), dtype="uint8")
         for i, value in enumerate(frame[IMAGE_COLUMN].tolist()):
             where = str(paths[i]) if paths else f"row {i + 1}"
-            out[i] = resize(decode(image_bytes(value, where), where, self.channels), self.size)
+            out[i] = decode_sized(image_bytes(value, where), where, self.channels, self.size)
         return out, {}
 
     def to_dict(self) -> dict:

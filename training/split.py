@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from training.data import DataError, Dataset, plain
-from training.images import ImagePreprocessor
+from training.image_files import CHUNK_ROWS, ImageFiles, chunks_of
+from training.images import IMAGE_COLUMN, PATH_COLUMN, ImagePreprocessor
 from training.preprocessing import Preprocessor
 
 SPLITS = ("train", "val", "test")
+# Decoded images up to this size are held in memory; above it they stay on disk (PipelineConfig.image_memory_mb).
+IMAGE_MEMORY_MB = 2048
+# What a linear baseline on images on disk may hold of the train rows' pixels (as float32).
+LINEAR_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
 class Split:
-    """Model-ready arrays of the three splits, with what produced them and what they contain."""
+    """Model-ready arrays of the three splits, with what produced them and what they contain. The images of a
+    large folder stay on disk: their x_* are ImageFiles (training.image_files), decoded as they are used."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -32,7 +39,8 @@ class Split:
     source: str
     dropped_missing_target: int = 0
     imputed: dict[str, dict[str, int]] = field(default_factory=dict)
-    test_frame: pd.DataFrame | None = None  # raw test rows, for scoring a registered model end to end
+    # Raw test rows, for scoring a registered model end to end; a folder's images by path only (test_inputs).
+    test_frame: pd.DataFrame | None = None
 
     @property
     def n_features(self) -> int:
@@ -42,11 +50,48 @@ class Split:
     def is_images(self) -> bool:
         return self.x_train.ndim == 4
 
-    def flat(self, name: str) -> np.ndarray:
-        """The rows of split `name` as a linear baseline takes them: a table's features, or an image's pixels in
-        one row scaled to [0, 1] (as the network scales them)."""
-        x = getattr(self, f"x_{name}")
+    @property
+    def streamed(self) -> bool:
+        """Whether the images stay on disk (x_* are ImageFiles)."""
+        return isinstance(self.x_train, ImageFiles)
+
+    def flat(self, x) -> np.ndarray:
+        """Rows as a linear baseline takes them: a table's features, or an image's pixels in one row scaled to
+        [0, 1] (as the network scales them)."""
         return x.reshape(len(x), -1).astype("float32") / 255 if self.is_images else x
+
+    def flat_chunks(self, name: str) -> Iterator[np.ndarray]:
+        """Split `name`'s rows for a linear baseline, in order, a chunk at a time when they stay on disk."""
+        for chunk in chunks_of(getattr(self, f"x_{name}")):
+            yield self.flat(chunk)
+
+    def flat_train(self, seed: int, max_bytes: int = LINEAR_BYTES) -> tuple[np.ndarray, np.ndarray]:
+        """The train rows a linear baseline is fitted on: all of them, or for images on disk a seeded sample of
+        as many as fit in `max_bytes` as float32."""
+        if not self.streamed:
+            return self.flat(self.x_train), self.y_train
+        rows = max(1, min(len(self.y_train), max_bytes // (4 * int(np.prod(self.input_shape)))))
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(self.y_train))[:rows])
+        return self.flat(self.x_train.pixels([self.x_train.paths[i] for i in chosen])), self.y_train[chosen]
+
+    def sample_pixels(self, count: int) -> np.ndarray:
+        """The first `count` test images' pixels (the champion's sample-images figure)."""
+        x = self.x_test
+        return x.pixels(x.paths[:count]) if isinstance(x, ImageFiles) else x[:count]
+
+    def test_inputs(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """The raw test rows without the target, as a served model takes them, a chunk at a time: a table's
+        rows, or images as base64 files (read from disk for a folder)."""
+        frame = self.test_frame.drop(columns=[self.preprocessor.target])
+        if isinstance(self.preprocessor, ImagePreprocessor) and IMAGE_COLUMN not in frame.columns:
+            yield from ImageFiles(tuple(frame[PATH_COLUMN]), *self.preprocessor.input_shape).frames(rows)
+            return
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start:start + rows].reset_index(drop=True)
+
+    @property
+    def test_truth(self) -> pd.Series:
+        return self.test_frame[self.preprocessor.target]
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -110,19 +155,30 @@ def split_indices(
     return tuple(np.sort(np.concatenate(parts[name])) for name in SPLITS)
 
 
-def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: int) -> Split:
+def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: int,
+               image_memory_mb: float = IMAGE_MEMORY_MB) -> Split:
+    """Split, fit the preprocessing on the train rows, make the model-ready rows. Images whose decoded pixels
+    would take more than `image_memory_mb` stay on disk (ImageFiles); every file is still decoded once here, for
+    the fingerprint, so a bad one is named before anything trains."""
     frame = dataset.frame
     train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions, seed)
     frames = {"train": frame.iloc[train_idx], "val": frame.iloc[val_idx], "test": frame.iloc[test_idx]}
     preprocessor = fitted_preprocessor(dataset, frames["train"])
+    stream = (dataset.image_shape is not None and IMAGE_COLUMN not in frame.columns
+              and len(frame) * int(np.prod(dataset.image_shape)) > image_memory_mb * 2**20)
     arrays, imputed = {}, {}
     for name, part in frames.items():
-        x, counts = preprocessor.transform(part)
+        if isinstance(preprocessor, ImagePreprocessor) and IMAGE_COLUMN not in part.columns:
+            files = ImageFiles(tuple(part[PATH_COLUMN]), *preprocessor.input_shape)
+            x, counts = (files if stream else files.pixels(files.paths)), {}
+        else:
+            x, counts = preprocessor.transform(part)
         arrays[f"x_{name}"] = x
         arrays[f"y_{name}"] = preprocessor.encode_target(part[dataset.target])
         imputed[name] = counts
     for array in arrays.values():
-        array.setflags(write=False)  # one split is shared by every candidate; nobody may change it
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)  # one split is shared by every candidate; nobody may change it
     return Split(
         **arrays,
         preprocessor=preprocessor,
@@ -132,7 +188,7 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
         source=dataset.source,
         dropped_missing_target=dataset.dropped_missing_target,
         imputed=imputed,
-        test_frame=frames["test"][[*preprocessor.input_columns, dataset.target]].reset_index(drop=True),
+        test_frame=test_rows(frames["test"], preprocessor, dataset.target),
     )
 
 
@@ -147,13 +203,24 @@ def fitted_preprocessor(dataset: Dataset, train: pd.DataFrame) -> Preprocessor:
                              height=height, width=width, channels=channels)
 
 
-def fingerprint(arrays: dict[str, np.ndarray], feature_names: list[str], task: str) -> str:
-    """A short hash of the split's contents: same data, config and seed give the same fingerprint."""
+def test_rows(test: pd.DataFrame, preprocessor: Preprocessor, target: str) -> pd.DataFrame:
+    """The raw test rows kept for the end-to-end scoring: the input columns and the target; a folder's images
+    by their path (read when scored), not their bytes."""
+    columns = [c for c in preprocessor.input_columns if c in test.columns]
+    if isinstance(preprocessor, ImagePreprocessor) and not columns:
+        columns = [PATH_COLUMN]
+    return test[[*columns, target]].reset_index(drop=True)
+
+
+def fingerprint(arrays: dict, feature_names: list[str], task: str) -> str:
+    """A short hash of the split's contents: same data, config and seed give the same fingerprint. Images on
+    disk are hashed chunk by chunk, to the same digest as their pixels in memory."""
     digest = hashlib.sha256()
     digest.update(task.encode())
     digest.update("\x1f".join(feature_names).encode())
     for key in sorted(arrays):
-        array = np.ascontiguousarray(arrays[key])
+        array = arrays[key]
         digest.update(f"{key}:{array.dtype}:{array.shape}".encode())
-        digest.update(array.tobytes())
+        for chunk in chunks_of(array):
+            digest.update(np.ascontiguousarray(chunk).tobytes())
     return digest.hexdigest()[:16]

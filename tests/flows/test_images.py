@@ -49,8 +49,10 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cnn_pipeline(prefect_harness, tmp_path_factory, folder):
-    return run_pipeline(tmp_path_factory, "images", data=str(folder), **SMALL, experiment="images-test",
-                        model_name="patterns-cnn")
+    # From disk (image_memory_mb 0): the streamed path through every stage; the user model's run decodes the
+    # same folder into memory.
+    return run_pipeline(tmp_path_factory, "images", data=str(folder), **SMALL, image_memory_mb=0,
+                        experiment="images-test", model_name="patterns-cnn")
 
 
 @pytest.fixture(scope="module")

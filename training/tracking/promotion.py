@@ -51,23 +51,23 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
     registry = Registry(tracker.client, model_name)
     test_metric = metric_on_test(selection.metric)
     scored_by = EVALUATION_PREFIX + evaluation_metric(split.task, selection.metric)  # e.g. test_accuracy_score
-    raw_test = split.test_frame.drop(columns=[split.preprocessor.target])
-    truth = split.test_frame[split.preprocessor.target]
+    raw_example = next(split.test_inputs(rows=5))  # the served model's input example
+    truth = split.test_truth
     classes = split.preprocessor.classes
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
         source = tracker.get_run(winner.run_id)
         user_file = user_build_file(source.data.params.get("family", "mlp"))
         network = load_network(winner.model_uri)
-        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_test, user_file)
+        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_file)
         # Evaluated through the very artifact that is registered, on raw rows, like the champion below.
-        predicted = load_serving_model(serving_uri).predict(raw_test)
+        predicted = predict_test_rows(load_serving_model(serving_uri), split)
         with tracker.active(run_id):
             evaluation = evaluate_predictions(predicted, truth, split.task, classes,
                                               model_id=logged_model_id(serving_uri))
         if split.is_images:
-            tracker.log_figure(run_id, sample_images(split.x_test, truth.tolist(), predicted["prediction"].tolist()),
-                               "evaluation/sample_images.png")
+            tracker.log_figure(run_id, sample_images(split.sample_pixels(16), truth.tolist(),
+                                                     predicted["prediction"].tolist()), "evaluation/sample_images.png")
         test_score = float(evaluation.metrics[scored_by])
         baselines = score_baselines(split, selection, seed)
         flags = baseline_flags(test_score, baselines.scores, selection)
@@ -80,7 +80,7 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
             champion_score, unscorable, failure = None, None, None
             if champion is not None:
                 champion_evaluation, unscorable = evaluate_champion(tracker, run_id, registry, champion, split,
-                                                                    raw_test, truth)
+                                                                    truth)
                 if champion_evaluation is not None:
                     champion_score = float(champion_evaluation.metrics[scored_by])
                     failure = gate_failure(evaluation, champion_evaluation, split.task, selection, gate)
@@ -125,12 +125,17 @@ def user_build_file(family_name: str) -> Path | None:
     return split_reference(family_name)[0]
 
 
+def predict_test_rows(model, split: Split) -> pd.DataFrame:
+    """A served model's predictions of the raw test rows, a chunk at a time (images are read from disk)."""
+    return pd.concat([model.predict(chunk) for chunk in split.test_inputs()], ignore_index=True)
+
+
 def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registry, champion, split: Split,
-                      raw_test: pd.DataFrame, truth: pd.Series) -> tuple[EvaluationResult | None, str | None]:
+                      truth: pd.Series) -> tuple[EvaluationResult | None, str | None]:
     """MLflow's evaluation of the champion on today's test rows, in a child run of the promotion run (its
     metrics and plots beside the new model's), or why it cannot score them (another schema or task)."""
     try:
-        predictions = load_serving_model(f"models:/{registry.name}/{champion.version}").predict(raw_test)
+        predictions = predict_test_rows(load_serving_model(f"models:/{registry.name}/{champion.version}"), split)
         missing = [c for c in expected_outputs(split) if c not in predictions.columns]
         if missing:  # another task, or other classes: its predictions do not answer today's question
             raise ValueError(f"its predictions lack {missing[:5]}")
