@@ -74,8 +74,9 @@ endif
 
 # Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~1 h on 2
 # cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling,
-# -strategy: adaptive against grid on four data sets, ~35 min) one.
-BENCHES := throughput handwritten overhead parallel search scaling strategy families
+# -strategy: adaptive against grid on four data sets, ~35 min; -families: cnn against mlp on digits-images;
+# -image_memory: a folder of images in memory against streamed from disk) one.
+BENCHES := throughput handwritten overhead parallel search scaling strategy families image_memory
 bench: $(INSTALLED)
 	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
 bench-%: $(INSTALLED)

@@ -17,8 +17,9 @@ from training.preprocessing import Preprocessor
 SPLITS = ("train", "val", "test")
 # Decoded images up to this size are held in memory; above it they stay on disk (PipelineConfig.image_memory_mb).
 IMAGE_MEMORY_MB = 2048
-# What a linear baseline on images on disk may hold of the train rows' pixels (as float32).
-LINEAR_BYTES = 512 * 2**20
+# What a linear baseline on images may hold of the train rows' pixels as float32 (scikit-learn's solvers copy
+# them once more, as float64): bench/image_memory.py found an unbounded one the largest holder of memory.
+LINEAR_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,18 @@ class Split:
             yield self.flat(chunk)
 
     def flat_train(self, seed: int, max_bytes: int = LINEAR_BYTES) -> tuple[np.ndarray, np.ndarray]:
-        """The train rows a linear baseline is fitted on: all of them, or for images on disk a seeded sample of
-        as many as fit in `max_bytes` as float32."""
-        if not self.streamed:
-            return self.flat(self.x_train), self.y_train
+        """The train rows a linear baseline is fitted on: a table's, or as many images as `max_bytes` hold as
+        float32 pixels (all of them when they fit; else a seeded sample)."""
+        if not self.is_images:
+            return self.x_train, self.y_train
         rows = max(1, min(len(self.y_train), max_bytes // (4 * int(np.prod(self.input_shape)))))
-        chosen = np.sort(np.random.default_rng(seed).permutation(len(self.y_train))[:rows])
-        return self.flat(self.x_train.pixels([self.x_train.paths[i] for i in chosen])), self.y_train[chosen]
+        if rows == len(self.y_train):
+            chosen = np.arange(rows)
+        else:
+            chosen = np.sort(np.random.default_rng(seed).permutation(len(self.y_train))[:rows])
+        x = self.x_train
+        pixels = x.pixels([x.paths[i] for i in chosen]) if isinstance(x, ImageFiles) else x[chosen]
+        return self.flat(pixels), self.y_train[chosen]
 
     def sample_pixels(self, count: int) -> np.ndarray:
         """The first `count` test images' pixels (the champion's sample-images figure)."""
