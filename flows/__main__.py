@@ -132,13 +132,18 @@ def predict(args) -> int:
 
     uri = args.model_uri or f"models:/{args.model_name}@champion"
     if Path(args.data).is_dir():  # images: one row per file, its path first
+        import pandas as pd
+
         from training.image_data import images_to_score
         from training.images import PATH_COLUMN
 
-        frame = images_to_score(Path(args.data))
         model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
-        predictions = model.predict(frame.drop(columns=[PATH_COLUMN]))
-        predictions.insert(0, PATH_COLUMN, frame[PATH_COLUMN])
+        parts = []
+        for frame in images_to_score(Path(args.data)):  # a chunk of files at a time; the predictions are small
+            part = model.predict(frame.drop(columns=[PATH_COLUMN]))
+            part.insert(0, PATH_COLUMN, frame[PATH_COLUMN])
+            parts.append(part)
+        predictions = pd.concat(parts, ignore_index=True)
     else:
         frame = read_table(args.data)
         model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))

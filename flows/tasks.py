@@ -15,6 +15,7 @@ from training import interruption
 from training.config import PipelineConfig, Selection
 from training.data import Dataset, load_dataset
 from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
+from training.families import family
 from training.model import check_buildable
 from training.progress import say
 from training.runtime import limit_tensorflow_threads
@@ -46,7 +47,8 @@ def _data_key(config: PipelineConfig) -> tuple:
     """What the split depends on; a file's size and mtime stand in for its contents."""
     path = Path(config.data)
     stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
-    return (config.data, stamp, config.target, config.task, config.fractions, config.seed, config.image_size,
+    size = tuple(config.image_size) if config.image_size else None  # a list: unhashable
+    return (config.data, stamp, config.target, config.task, config.fractions, config.seed, size,
             config.image_memory_mb, config.resolved_model)
 
 
@@ -152,6 +154,8 @@ def search_hyperparameters(config: PipelineConfig, base: ModelSpec, split: Split
     budget = replace(budget, max_trials=config.max_trials or budget.max_trials,
                      max_epochs=config.tuning_max_epochs or budget.max_epochs)
     centred = config.centred_search
+    if skipped := family(base.family).skipped():
+        say(f"  tuning: {base.family} declares no {', '.join(skipped)} knob: not searched")
     if not config.tuner_workers:
         say(f"  tuning: {config.tuner} search in {directory}, {scale:.0%} of the profile's budget"
             f"{', centred on the incoming winner' if centred else ''}")

@@ -48,6 +48,8 @@ ModelName = Annotated[str, Field(pattern=r"^(mlp|cnn|.+\.py:[A-Za-z_]\w*)$")]
 
 def is_image_source(data: str) -> bool:
     """Whether `data` names images: the bundled image set, an .npz archive, or a folder of class folders."""
+    if data in BUNDLED_DATASETS:  # a bundled table, even where a folder of that name exists
+        return False
     path = Path(data).expanduser()
     return data in BUNDLED_IMAGE_SETS or path.suffix.lower() in IMAGE_ARCHIVE_SUFFIXES or path.is_dir()
 
@@ -267,6 +269,15 @@ class PipelineConfig(BaseModel):
     def recorded(self, mode: str = "python") -> dict:
         """The config as it is written to MLflow (params, config.json, its hash): no password of a URI."""
         return {**self.model_dump(mode=mode), "tracking_uri": redact_uri(self.tracking_uri)}
+
+    @field_validator("model")
+    @classmethod
+    def _build_function_path_absolute(cls, value: str | None) -> str | None:
+        """A build function's file by its absolute path: a worker or a resumed run started elsewhere finds it."""
+        if value is None or value in ("mlp", "cnn"):
+            return value
+        path, _, function = value.rpartition(":")
+        return f"{Path(path).expanduser().resolve()}:{function}"
 
     @field_validator("image_size")
     @classmethod

@@ -98,7 +98,8 @@ def load_images(source: str, task: str, image_size: tuple[int, int] | None) -> D
         raise DataError(f"{source}: images are classified by their folder or label; --task regression takes a table")
     frame, name, uri = read_image_source(source)
     height, width, channels = first_image_shape(frame)
-    shape = (*(tuple(image_size) if image_size else (height, width)), channels)
+    # Grayscale or colour, as the first image; an alpha channel is dropped (JPEG has none, nor has a plot).
+    shape = (*(tuple(image_size) if image_size else (height, width)), {1: 1, 2: 1, 3: 3, 4: 3}[channels])
     _check_target(frame[LABEL], LABEL, "classification", uri)
     return Dataset(frame=frame, target=LABEL, task="classification", name=name, source=uri,
                    dropped_missing_target=0, image_shape=shape)

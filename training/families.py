@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -81,9 +82,23 @@ def family(name: str) -> Family:
     knobs = tuple(k for k in KNOBS if k in parameters)
     defaults = {k: parameters[k].default for k in knobs if parameters[k].default is not inspect.Parameter.empty}
     if "units" in defaults:
-        defaults["units"] = tuple(defaults["units"]) if isinstance(defaults["units"], list | tuple) else (
-            defaults["units"],)
+        if not isinstance(defaults["units"], list | tuple):
+            raise ModelError(f"--model {name!r}: the default of `units` is {defaults['units']!r}; units are a tuple of "
+                             "widths, e.g. units=(64, 32)")
+        defaults["units"] = tuple(defaults["units"])
+    check_defaults(name, defaults)
     return Family(name, knobs, defaults, "any", 0.5, MLP.widths, function)
+
+
+def check_defaults(name: str, defaults: dict) -> None:
+    """The function's defaults must make a valid spec (they are the baseline's values): one ModelError naming the
+    function and the spec's complaint otherwise."""
+    from training.spec import ModelSpec
+
+    try:
+        ModelSpec(family=name, **defaults)
+    except (TypeError, ValueError) as error:
+        raise ModelError(f"--model {name!r}: its keyword defaults {defaults} are not usable: {error}") from error
 
 
 def split_reference(reference: str) -> tuple[Path, str]:
@@ -94,42 +109,58 @@ def split_reference(reference: str) -> tuple[Path, str]:
     return Path(path).expanduser(), function
 
 
-_loaded: dict[tuple, Callable] = {}
+_loaded: dict[str, tuple[bytes, Callable]] = {}  # reference -> (the source it was imported from, the function)
 
 
 def load_build_function(reference: str) -> Callable:
-    """Import the file (once per content) and return its function; every failure is one ModelError that names the
-    file and quotes the import error or what the name is instead."""
+    """Import the file (once per process: a run trains every candidate with the code it started with) and return
+    its function; every failure is one ModelError that names the file and quotes the import error or what the
+    name is instead."""
+    if reference in _loaded:
+        return _loaded[reference][1]
     path, name = split_reference(reference)
     if not path.is_file():
         raise ModelError(f"--model {reference!r}: file {str(path)!r} does not exist")
     source = path.read_bytes()
-    key = (str(path.resolve()), hashlib.sha256(source).hexdigest(), name)
-    if key in _loaded:
-        return _loaded[key]
     module_name = user_module_name(path)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # custom layers registered there are found again when a model is loaded
     try:
         spec.loader.exec_module(module)
-    except BaseException as error:  # a syntax error, a missing import, anything its top level raises
+    except (Exception, SystemExit) as error:  # a syntax error, a missing import, anything its top level raises
         sys.modules.pop(module_name, None)
-        where = traceback.extract_tb(error.__traceback__)[-1]
         raise ModelError(f"--model {reference!r}: importing {path} failed: {type(error).__name__}: {error} "
-                         f"(line {where.lineno})") from error
+                         f"(line {line_in(error, path)})") from error
     function = getattr(module, name, None)
     if function is None:
         raise ModelError(f"--model {reference!r}: {path} defines no {name!r}")
     if not callable(function):
         raise ModelError(f"--model {reference!r}: {path}: its {name!r} is a {type(function).__name__}, not a function")
-    _loaded[key] = function
+    _loaded[reference] = (source, function)
     return function
 
 
+def loaded_source(reference: str) -> bytes:
+    """The source the build function was imported from in this process: what the registered model carries, even
+    if the file was edited since the run started."""
+    load_build_function(reference)
+    return _loaded[reference][0]
+
+
+def line_in(error: BaseException, path: Path) -> int | str:
+    """The line of the user's file where the import failed (not a library's, deeper in the traceback)."""
+    if isinstance(error, SyntaxError) and error.lineno:
+        return error.lineno
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    return frames[-1].lineno if frames else "?"
+
+
 def user_module_name(path: Path) -> str:
-    """The module name a user's file is imported under, here and in the served model (which carries the file)."""
-    return f"keras_mlops_user_{Path(path).stem}"
+    """The module name a user's file is imported under, here and in the served model (which carries the file):
+    a valid identifier, distinct for two files of one name in different folders."""
+    stem = re.sub(r"\W", "_", Path(path).stem)
+    return f"keras_mlops_user_{stem}_{hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]}"
 
 
 # --- bodies ------------------------------------------------------------------------------------------------------

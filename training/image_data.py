@@ -13,6 +13,7 @@ file, folder or array at fault.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +41,9 @@ def read_image_source(source: str) -> tuple[pd.DataFrame, str, str]:
     """(frame of path, image, label; data set name; source URI)."""
     if source == "digits-images":
         return digits_images(), "digits-images", "sklearn.datasets.load_digits (8x8 images)"
-    path = Path(source).expanduser()
+    path = Path(source).expanduser().resolve()  # a worker started elsewhere reads the same files
     if not path.exists():
-        raise DataError(f"image data {str(path)!r} does not exist; pass a folder of class folders or an .npz file")
+        raise DataError(f"image data {source!r} does not exist; pass a folder of class folders or an .npz file")
     if path.is_dir():
         return read_folder(path), path.name, str(path.resolve())
     return read_npz(path), path.stem, str(path.resolve())
@@ -140,15 +141,18 @@ def first_image_shape(frame: pd.DataFrame) -> tuple[int, int, int]:
     return tuple(int(d) for d in decode(data, where).shape)
 
 
-def images_to_score(root: Path) -> pd.DataFrame:
-    """Every PNG/JPEG file under `root` (any layout; a class folder's name is not read), as the frame a served
-    image model takes, with each file's path; a file that is no readable image is named here."""
+def images_to_score(root: Path, rows: int = 512) -> Iterator[pd.DataFrame]:
+    """Every PNG/JPEG file under `root` (any layout; a class folder's name is not read), as the frames a served
+    image model takes, with each file's path, `rows` files at a time (a large folder is never read whole); a
+    file that is no readable image is named."""
     files = files_below(root, root)
     if not files:
         raise DataError(f"{root}: the folder holds no files to score")
     for file in files:
         if file.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(f"{file}: not a PNG or JPEG file (suffix {file.suffix or '(none)'!r})")
-        decode(file.read_bytes(), str(file))
-    return pd.DataFrame({PATH_COLUMN: [str(f) for f in files], IMAGE_COLUMN: [to_base64(f.read_bytes())
-                                                                              for f in files]})
+    for start in range(0, len(files), rows):
+        chunk = [(str(f), f.read_bytes()) for f in files[start:start + rows]]
+        for path, data in chunk:
+            decode(data, path)  # named here: the served model would only say its row in the chunk
+        yield pd.DataFrame({PATH_COLUMN: [p for p, _ in chunk], IMAGE_COLUMN: [to_base64(d) for _, d in chunk]})

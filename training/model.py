@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from training.families import ModelError, cnn_body, decay, family, kernel, mlp_body, user_body
+from training.families import ModelError, cnn_body, decay, family, is_user_function, kernel, mlp_body, user_body
 from training.spec import ModelSpec
 
 STEPS_PER_EXECUTION = 64  # bench/throughput.py
@@ -93,6 +93,21 @@ def build_model(spec: ModelSpec, input_shape: int | tuple[int, ...], task: str, 
 
 def check_buildable(spec: ModelSpec, input_shape: tuple[int, ...], task: str, n_classes: int) -> None:
     """Build `spec` once for the data, so that a family that does not fit it (a build function that fails, the
-    MLP on images) is reported before any run is written."""
-    build_model(spec, input_shape, task, n_classes)
+    CNN on a table) is reported before any run is written. A user's model is also saved and loaded back as the
+    registered model will be (Keras' safe mode): a Lambda layer or an unregistered custom layer would otherwise
+    fail only at promotion, after every stage trained."""
+    import tempfile
+    from pathlib import Path
+
+    model = build_model(spec, input_shape, task, n_classes)
+    if is_user_function(spec.family):
+        with tempfile.TemporaryDirectory(prefix="check-model-") as folder:
+            model.save(Path(folder) / "model.keras")
+            try:
+                keras.saving.load_model(Path(folder) / "model.keras", safe_mode=True, compile=False)
+            except Exception as error:
+                raise ModelError(f"--model {spec.family!r}: the model does not load back from a .keras file, so it "
+                                 f"could not be registered: {type(error).__name__}: {str(error)[:400]} (register "
+                                 "custom layers with keras.saving.register_keras_serializable; Lambda layers are not "
+                                 "loaded in safe mode)") from error
     keras.backend.clear_session(free_memory=False)

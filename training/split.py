@@ -71,7 +71,8 @@ class Split:
         float32 pixels (all of them when they fit; else a seeded sample)."""
         if not self.is_images:
             return self.x_train, self.y_train
-        rows = max(1, min(len(self.y_train), max_bytes // (4 * int(np.prod(self.input_shape)))))
+        # At least two rows per class, even over the budget: a sample of one class has nothing to separate.
+        rows = min(len(self.y_train), max(2 * self.n_classes, max_bytes // (4 * int(np.prod(self.input_shape)))))
         if rows == len(self.y_train):
             chosen = np.arange(rows)
         else:
@@ -167,7 +168,10 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
     would take more than `image_memory_mb` stay on disk (ImageFiles); every file is still decoded once here, for
     the fingerprint, so a bad one is named before anything trains."""
     frame = dataset.frame
-    train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions, seed)
+    try:
+        train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions, seed)
+    except DataError as error:  # named with where the rows came from: the file, or the folder of class folders
+        raise DataError(f"{dataset.source}: {error}") from error
     frames = {"train": frame.iloc[train_idx], "val": frame.iloc[val_idx], "test": frame.iloc[test_idx]}
     preprocessor = fitted_preprocessor(dataset, frames["train"])
     stream = (dataset.image_shape is not None and IMAGE_COLUMN not in frame.columns

@@ -137,3 +137,11 @@ def test_the_user_models_champion_serves_in_a_process_of_its_own(user_pipeline, 
     served = pd.DataFrame(json.loads((tmp_path / "out.json").read_text())["predictions"])
     assert len(served) == 3 and set(served["prediction"]) <= set(CLASSES)
     assert served[[f"proba_{c}" for c in sorted(CLASSES)]].sum(axis=1).round(4).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_the_image_size_option_resizes_every_image(folder):
+    from flows.tasks import prepare_data
+    from training.config import PipelineConfig
+
+    split = prepare_data.fn(PipelineConfig(data=str(folder), image_size=[4, 5])).split
+    assert split.input_shape == (4, 5, 1)

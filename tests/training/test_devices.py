@@ -22,26 +22,42 @@ from training.spec import ModelSpec
 info = configure_devices({setting!r})
 model = build_model(ModelSpec(units=(8,), batchnorm=True), 4, "classification", 3)
 history = model.fit(np.random.rand(32, 4).astype("float32"), np.arange(32) % 3, epochs=1, verbose=0).history
+images, labels = np.random.randint(0, 255, (32, 8, 8, 1)).astype("uint8"), np.arange(32) % 3
+cnn = build_model(ModelSpec(family="cnn", units=(4, 8), batchnorm=True), (8, 8, 1), "classification", 3)
+cnn_loss = cnn.fit(images, labels, epochs=1, verbose=0).history["loss"][0]
+user = build_model(ModelSpec(family={user_model!r}, units=(8,)), (8, 8, 1), "classification", 3)
+user_loss = user.fit(images, labels, epochs=1, verbose=0).history["loss"][0]
 print(info.kind, info.mixed_precision, keras.mixed_precision.global_policy().name, model.output.dtype,
-      model.get_layer("block1_dense").compute_dtype, np.isfinite(history["loss"][0]))
+      model.get_layer("block1_dense").compute_dtype, np.isfinite(history["loss"][0]),
+      cnn.output.dtype, cnn.get_layer("conv1_conv").compute_dtype, np.isfinite(cnn_loss),
+      user.output.dtype, np.isfinite(user_loss))
 """
 
 
 @pytest.fixture(scope="module")
-def policies() -> dict[str, list[str]]:
-    """Each setting in a fresh process (the dtype policy is global to a process), both side by side."""
+def policies(tmp_path_factory) -> dict[str, list[str]]:
+    """Each setting in a fresh process (the dtype policy is global to a process), both side by side: the MLP,
+    the CNN and the README's own build function."""
+    from tests.training.test_families import readme_example
+
+    code = tmp_path_factory.mktemp("user-model") / "my_model.py"
+    code.write_text(readme_example())
     settings = ("auto", "on")
-    done = run_side_by_side([[sys.executable, "-c", SCRIPT.format(setting=setting)] for setting in settings])
+    done = run_side_by_side([[sys.executable, "-c", SCRIPT.format(setting=setting, user_model=f"{code}:build")]
+                             for setting in settings])
     assert [code for code, _ in done] == [0, 0]
     return {setting: out.split() for setting, (_, out) in zip(settings, done, strict=True)}
 
 
 def test_cpu_auto_trains_in_float32(policies):
-    assert policies["auto"] == ["cpu", "False", "float32", "float32", "float32", "True"]
+    assert policies["auto"] == ["cpu", "False", "float32", "float32", "float32", "True", "float32", "float32", "True",
+                                "float32", "True"]
 
 
 def test_mixed_precision_on_the_cpu_path_keeps_a_float32_head(policies):
-    assert policies["on"] == ["cpu", "True", "mixed_float16", "float32", "float16", "True"]
+    # float16 compute in the blocks (Dense, Conv2D, the user's layers), a float32 softmax head on every family.
+    assert policies["on"] == ["cpu", "True", "mixed_float16", "float32", "float16", "True", "float32", "float16",
+                              "True", "float32", "True"]
 
 
 DETERMINISTIC = """

@@ -123,7 +123,7 @@ def test_the_tuner_searches_the_declared_knobs_only(user_model, centred):
 @pytest.mark.parametrize(("text", "expected"), [
     ("import not_a_module_anywhere\n", r"importing .*bad_model.py failed: ModuleNotFoundError: No module named "
                                        r"'not_a_module_anywhere' \(line 1\)"),
-    ("def build(:\n", r"importing .*bad_model.py failed: SyntaxError"),
+    ("def build(:\n", r"importing .*bad_model.py failed: SyntaxError.*\(line 1\)"),
     ("build = 3\n", r"its 'build' is a int, not a function"),
     ("def other(input_shape, n_outputs):\n    pass\n", r"defines no 'build'"),
 ])
@@ -151,3 +151,46 @@ def test_a_missing_file_or_a_bad_reference_is_named(tmp_path):
         family(f"{tmp_path / 'nowhere.py'}:build")
     with pytest.raises(ModelError, match="expected mlp, cnn, or path/to/file.py:function"):
         family("resnet")
+
+
+def test_a_file_name_with_dots_imports_under_a_valid_module_name_of_its_own(tmp_path):
+    from training.families import user_module_name
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, second = tmp_path / "one" / "model.v2.py", tmp_path / "two" / "model.v2.py"
+    for path in (first, second):
+        path.write_text(readme_example())
+    assert user_module_name(first).isidentifier() and user_module_name(first) != user_module_name(second)
+    assert family(f"{first}:build").knobs == family(f"{second}:build").knobs
+
+
+@pytest.mark.parametrize(("signature", "expected"), [
+    ("units=64", r"the default of `units` is 64; units are a tuple of widths"),
+    ("units=(8,), dropout=None", r"its keyword defaults .* are not usable"),
+    ("units=(8,), activation='sigmoid'", r"activation 'sigmoid' is not one of"),
+])
+def test_defaults_that_make_no_valid_spec_are_named(tmp_path, signature, expected):
+    path = write(tmp_path, f"def build(input_shape, n_outputs, {signature}):\n    pass\n")
+    with pytest.raises(ModelError, match=expected):
+        family(f"{path}:build")
+
+
+def test_a_model_that_would_not_load_back_is_refused_before_training(tmp_path):
+    from training.model import check_buildable
+
+    text = ("import keras\n\ndef build(input_shape, n_outputs):\n    inputs = keras.Input(shape=input_shape)\n"
+            "    x = keras.layers.Lambda(lambda t: t * 2)(inputs)\n"
+            "    return keras.Model(inputs, keras.layers.Dense(n_outputs)(x))\n")
+    with pytest.raises(ModelError, match=r"does not load back from a .keras file.*Lambda layers"):
+        check_buildable(ModelSpec(family=f"{write(tmp_path, text)}:build"), (4,), "classification", 2)
+
+
+def test_the_registered_model_carries_the_source_that_trained_not_a_later_edit(tmp_path, user_model):
+    from training.families import loaded_source
+
+    family(user_model)
+    path = user_model.rpartition(":")[0]
+    trained = Path(path).read_bytes()
+    Path(path).write_text(readme_example() + "\n# edited while the run trains\n")
+    assert loaded_source(user_model) == trained

@@ -141,8 +141,26 @@ def test_the_served_preprocessing_decodes_base64_files_and_round_trips_as_json(t
 
 def test_a_folder_to_score_is_read_whatever_its_layout_and_a_bad_file_named(tmp_path):
     root = image_folder(tmp_path / "new", per_class=2)
-    frame = images_to_score(root)
-    assert frame.columns.tolist() == ["path", "image"] and len(frame) == 4
+    frames = list(images_to_score(root, rows=3))
+    assert [len(f) for f in frames] == [3, 1] and frames[0].columns.tolist() == ["path", "image"]
     (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
     with pytest.raises(DataError, match=r"broken.jpg: not a readable PNG or JPEG image"):
-        images_to_score(root)
+        list(images_to_score(root))
+
+
+def test_an_rgba_first_image_makes_rgb_images_and_jpegs_among_them_decode(tmp_path):
+    import tensorflow as tf
+
+    root = image_folder(tmp_path / "pets", per_class=4)
+    rgba = np.random.default_rng(5).integers(0, 256, (6, 6, 4), dtype=np.uint8)
+    (root / "cat" / "0.png").write_bytes(png_bytes(rgba))  # the first image: RGBA
+    (root / "dog" / "photo.jpg").write_bytes(tf.io.encode_jpeg(image(9, channels=3)).numpy())
+    dataset = load_dataset(str(root))
+    assert dataset.image_shape == (6, 6, 3)  # alpha dropped: JPEG has none
+    assert make_split(dataset, (0.5, 0.25, 0.25), seed=0).input_shape == (6, 6, 3)
+
+
+def test_a_bundled_name_is_a_table_even_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    image_folder(tmp_path / "wine")
+    monkeypatch.chdir(tmp_path)
+    assert load_dataset("wine").image_shape is None

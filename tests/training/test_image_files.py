@@ -68,9 +68,10 @@ def test_training_and_baselines_run_from_disk_as_from_memory(splits):
 @pytest.mark.parametrize("on_disk", [False, True])
 def test_a_linear_baseline_takes_a_bounded_seeded_sample_of_the_train_images(splits, on_disk):
     split = splits[on_disk]
-    x, y = split.flat_train(seed=0, max_bytes=4 * 36 * 3)
-    assert x.shape == (3, 36) and len(y) == 3 and x.max() <= 1.0
-    again, _ = splits[not on_disk].flat_train(seed=0, max_bytes=4 * 36 * 3)
+    x, y = split.flat_train(seed=0, max_bytes=4 * 36 * 5)
+    assert x.shape == (5, 36) and len(y) == 5 and x.max() <= 1.0
+    assert split.flat_train(seed=0, max_bytes=1)[0].shape == (4, 36)  # never under two rows per class
+    again, _ = splits[not on_disk].flat_train(seed=0, max_bytes=4 * 36 * 5)
     np.testing.assert_array_equal(x, again)  # the same sample in memory and on disk
     assert len(split.flat_train(seed=0)[1]) == len(split.y_train)  # all of them when they fit
 

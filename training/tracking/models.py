@@ -18,7 +18,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from training.data import DataError
-from training.families import user_module_name
+from training.families import loaded_source, split_reference, user_module_name
 from training.images import IMAGE_COLUMN, ImagePreprocessor
 from training.predict import as_numbers, predict_frame
 from training.preprocessing import Preprocessor
@@ -55,10 +55,11 @@ def log_keras_model(model: keras.Model, preprocessor: Preprocessor) -> str:
 
 
 def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, preprocessor: Preprocessor,
-                      raw_rows: pd.DataFrame, user_file: Path | None = None) -> str:
+                      raw_rows: pd.DataFrame, user_model: str | None = None) -> str:
     """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing), with a typed signature and a
-    few of `raw_rows` as its input example; returns its URI. `user_file`: the file of a user's build function,
-    carried as code and imported before the network loads, so the custom layers it registers are found."""
+    few of `raw_rows` as its input example; returns its URI. `user_model`: a user's build function
+    (path/to/file.py:function); its file, as it was imported for training, is carried as code and imported before
+    the network loads, so the custom layers it registers are found."""
     import training.serving_model as serving
 
     example = input_example(raw_rows, preprocessor)
@@ -71,9 +72,11 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         network.save(network_path)
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
         code, modules = [str(served_code(Path(folder)))], []
-        if user_file is not None:
-            modules.append(user_module_name(user_file))
-            code.append(str(shutil.copyfile(user_file, Path(folder) / "code" / f"{modules[0]}.py")))
+        if user_model is not None:
+            modules.append(user_module_name(split_reference(user_model)[0]))
+            carried = Path(folder) / "code" / f"{modules[0]}.py"
+            carried.write_bytes(loaded_source(user_model))
+            code.append(str(carried))
         # The example is written as input_example.json and serving_input_example.json (a request body that
         # `mlflow models predict -i` and `validate_serving_input` take); MLflow checks it against the signature.
         info = mlflow.pyfunc.log_model(

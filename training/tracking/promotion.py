@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -15,7 +14,7 @@ from training.baselines import DUMMY, score_baselines
 from training.config import Gate, Selection
 from training.data import DataError
 from training.evaluation import PROBA_PREFIX, evaluation_metric
-from training.families import family, is_user_function, split_reference
+from training.families import family, is_user_function
 from training.model_card import model_card
 from training.plots import sample_images
 from training.promotion import (
@@ -51,15 +50,16 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
     registry = Registry(tracker.client, model_name)
     test_metric = metric_on_test(selection.metric)
     scored_by = EVALUATION_PREFIX + evaluation_metric(split.task, selection.metric)  # e.g. test_accuracy_score
-    raw_example = next(split.test_inputs(rows=5))  # the served model's input example
+    # The served model's input example: from the whole table (a few complete rows), or the first test images.
+    raw_example = next(split.test_inputs(rows=5 if split.is_images else len(split.test_frame)))
     truth = split.test_truth
     classes = split.preprocessor.classes
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
         source = tracker.get_run(winner.run_id)
-        user_file = user_build_file(source.data.params.get("family", "mlp"))
+        user_model = user_build_function(source.data.params.get("family", "mlp"))
         network = load_network(winner.model_uri)
-        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_file)
+        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model)
         # Evaluated through the very artifact that is registered, on raw rows, like the champion below.
         predicted = predict_test_rows(load_serving_model(serving_uri), split)
         with tracker.active(run_id):
@@ -116,13 +116,13 @@ def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Can
     return result, card
 
 
-def user_build_file(family_name: str) -> Path | None:
-    """The file of the user's build function a candidate was built with (None for a built-in family), imported
-    first: the custom layers it registers must be known before its network loads."""
+def user_build_function(family_name: str) -> str | None:
+    """The user's build function a candidate was built with (None for a built-in family), imported first: the
+    custom layers it registers must be known before its network loads."""
     if not is_user_function(family_name):
         return None
     family(family_name)
-    return split_reference(family_name)[0]
+    return family_name
 
 
 def predict_test_rows(model, split: Split) -> pd.DataFrame:
