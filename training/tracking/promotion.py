@@ -140,11 +140,19 @@ def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registr
         if missing:  # another task, or other classes: its predictions do not answer today's question
             raise ValueError(f"its predictions lack {missing[:5]}")
     except (DataError, ValueError, KeyError, MlflowException) as error:
-        return None, f"version {champion.version}: {error}"[:300]
+        return None, f"version {champion.version}: {why_unscorable(error)}"[:300]
     with tracker.run("champion-evaluation", parent_id=promotion_run_id,
                      tags={"evaluation.of": "champion", "champion.version": str(champion.version)}) as run_id, \
             tracker.active(run_id):
         return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes, plots=False), None
+
+
+def why_unscorable(error: Exception) -> str:
+    """The reason in MLflow's schema error, without the data it quotes first (a frame of today's rows, images as
+    base64 text), on one line."""
+    text = str(error)
+    reason = text.rsplit("Error:", 1)[1] if "Failed to enforce schema" in text and "Error:" in text else text
+    return " ".join(reason.split())
 
 
 def expected_outputs(split: Split) -> list[str]:
