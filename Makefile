@@ -114,7 +114,8 @@ TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(HOST):$(PREFECT_PORT)/ap
 # DB_URL goes through the environment and is not echoed: a PostgreSQL URL may hold a password.
 server: $(INSTALLED)
 	@echo "starting the Prefect and MLflow servers (python -m flows.servers start --state $(RUN_DIR)/servers.json ...)"
-	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' $(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json \
+	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' PREFECT_PUBLIC_URL='$(PREFECT_PUBLIC_URL)' \
+		$(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json \
 		--host $(HOST) --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --artifacts $(ARTIFACTS)
 
 stop:

@@ -11,12 +11,14 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from flows.ports import describe_holders, held_by_group, taken
 from training.config import redact_uri
 from training.progress import log_tail
 
@@ -65,10 +67,39 @@ def database_problem(url: str) -> str | None:
             engine.dispose()
 
 
+def reachable(host: str) -> str:
+    """The name teammates use for this machine when the servers listen on every address."""
+    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+
+
+def local(host: str) -> str:
+    """Where this machine reaches a server that listens on `host`: its health is asked here, never through a proxy."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def ports_of(args) -> dict[str, int]:
+    return {"prefect": args.prefect_port, "mlflow": args.mlflow_port}
+
+
+def port_problem(args) -> str | None:
+    """Why a server could not listen where it is asked to (the two on one port, or a port taken), or None."""
+    if args.prefect_port == args.mlflow_port:
+        return f"the Prefect and MLflow servers cannot share port {args.prefect_port}; give them two"
+    for name, port in ports_of(args).items():
+        if taken(args.host, port):
+            option = {"prefect": "PREFECT_PORT", "mlflow": "MLFLOW_PORT"}[name]
+            return (f"port {port} on {args.host}, for the {name} server, is taken by {describe_holders(port)}; "
+                    f"stop it, or choose another: make server {option}=...")
+    return None
+
+
 def start(args) -> int:
     state_file = Path(args.state)
     if state_file.exists():
         print(f"servers already started (see {state_file}); run `make stop` first", file=sys.stderr)
+        return 1
+    if problem := port_problem(args):
+        print(problem, file=sys.stderr)
         return 1
     if problem := database_problem(args.backend_store_uri):
         print(f"cannot use the database {redact_uri(args.backend_store_uri)}: {problem}", file=sys.stderr)
@@ -84,19 +115,23 @@ def start(args) -> int:
            # The scheduler fills in upcoming runs of scheduled deployments; every 10 s instead of 60 s.
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "10"}
     logs = state_file.parent
-    prefect_url = f"http://{args.host}:{args.prefect_port}"
-    mlflow_url = f"http://{args.host}:{args.mlflow_port}"
+    prefect_url = args.prefect_public_url.rstrip("/") if args.prefect_public_url else \
+        f"http://{reachable(args.host)}:{args.prefect_port}"
+    mlflow_url = f"http://{reachable(args.host)}:{args.mlflow_port}"
+    # The Prefect UI's pages call the API at this URL from the user's browser: Prefect's default is
+    # 127.0.0.1:4200, which is wrong on any other port, and on a teammate's machine.
+    prefect_env = {**env, "PREFECT_UI_API_URL": f"{prefect_url}/api"}
     state = {
         "prefect": {"pid": _spawn([str(BIN / "prefect"), "server", "start", "--host", args.host, "--port",
-                                   str(args.prefect_port)], logs / "prefect-server.log", env),
-                    "url": prefect_url, "health": f"{prefect_url}/api/health"},
+                                   str(args.prefect_port)], logs / "prefect-server.log", prefect_env),
+                    "url": prefect_url, "health": f"http://{local(args.host)}:{args.prefect_port}/api/health"},
         # --serve-artifacts: workers on other machines upload artifacts through this server. The database URL
         # goes through the environment, not the command line, where `ps` would show its password to every user.
         "mlflow": {"pid": _spawn([str(BIN / "mlflow"), "server", "--artifacts-destination", str(artifacts),
                                   "--serve-artifacts", "--host", args.host, "--port", str(args.mlflow_port),
                                   "--workers", "1"], logs / "mlflow-server.log",
                                  {**env, "MLFLOW_BACKEND_STORE_URI": args.backend_store_uri}),
-                   "url": mlflow_url, "health": f"{mlflow_url}/health"},
+                   "url": mlflow_url, "health": f"http://{local(args.host)}:{args.mlflow_port}/health"},
     }
     state_file.write_text(json.dumps(state, indent=2))
     deadline = time.monotonic() + args.timeout
@@ -118,6 +153,13 @@ def start(args) -> int:
               file=sys.stderr)
         stop(args)
         return 1
+    # What answered the health checks must be what was started here, not another server on the same port.
+    for name, port in ports_of(args).items():
+        if not held_by_group(port, state[name]["pid"]):
+            print(f"{name}: what answers on port {port} is not the server started here but "
+                  f"{describe_holders(port)}; stopping", file=sys.stderr)
+            stop(args)
+            return 1
     print(f"Prefect server:  {prefect_url}   (export PREFECT_API_URL={prefect_url}/api)")
     print(f"MLflow server:   {mlflow_url}   (export MLFLOW_TRACKING_URI={mlflow_url})")
     print(f"store:           {redact_uri(args.backend_store_uri)}, artifacts in {artifacts}; logs in {logs}")
@@ -157,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--prefect-port", type=int, default=4200)
     parser.add_argument("--mlflow-port", type=int, default=5000)
+    parser.add_argument("--prefect-public-url", default=os.environ.get("PREFECT_PUBLIC_URL") or None,
+                        help="the Prefect server's URL as browsers reach it, behind a proxy (https://prefect.example."
+                             "com); default http://HOST:PORT")
     # From the environment by default (make server passes DB_URL so): no password on a command line.
     parser.add_argument("--backend-store-uri",
                         default=os.environ.get("MLFLOW_BACKEND_STORE_URI") or "sqlite:///mlruns/server.db",

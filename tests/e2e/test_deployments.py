@@ -5,6 +5,7 @@ is stopped here."""
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -157,17 +158,25 @@ def test_nightly_deployment_is_scheduled_at_three(team):
     assert all(run["expected_start_time"][11:13] in {"01", "02"} for run in scheduled)  # 03:00 Berlin in UTC
 
 
-def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team, manual_run):
+def chromium_flags(team, profile: str) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={team['tmp'] / profile}", "--window-size=1600,1000", "--virtual-time-budget=20000"]
+
+
+def chromium() -> str:
     browser = shutil.which("chromium")
     if not browser:
         pytest.skip("Chromium is not installed: `make test-system` installs it (Debian's package, as root)")
+    return browser
+
+
+def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team, manual_run):
+    browser = chromium()
     client = MlflowClient(team["mlflow"])
     experiment = client.get_experiment_by_name("keras-mlops")
     url = f"{team['mlflow']}/#/experiments/{experiment.experiment_id}/runs"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={team['tmp'] / 'chromium'}", "--window-size=1600,1000",
-             "--virtual-time-budget=20000"]
+    flags = chromium_flags(team, "chromium")
     # Chromium's helper processes are stopped with it, whatever happens (its own group).
     ((_, dom),) = run_side_by_side([[browser, *flags, "--dump-dom", url]], timeout=180)
     names = [r.info.run_name for r in client.search_runs([experiment.experiment_id], "tags.stage = 'pipeline'")]
@@ -176,6 +185,17 @@ def test_the_mlflow_ui_lists_the_pipeline_runs_in_a_real_browser(team, manual_ru
     run_side_by_side([[browser, *flags, f"--screenshot={screenshot}", url]], timeout=180)
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+def test_the_prefect_ui_on_another_port_lists_the_deployments_flow_runs_in_a_real_browser(team, manual_run):
+    """The team's Prefect server is not on 4200 (a free port): its UI must call the API where it is served."""
+    browser = chromium()
+    name = re.search(r"Created flow run '([\w-]+)'", manual_run.stdout).group(1)
+    url = team["api_env"]["PREFECT_API_URL"].removesuffix("/api") + "/runs"
+    ((_, dom),) = run_side_by_side([[browser, *chromium_flags(team, "chromium-prefect"), "--dump-dom", url]],
+                                   timeout=180)
+    assert "Can't connect to Server API" not in dom, dom[-2000:]
+    assert name in dom, dom[-2000:]
 
 
 # Bad input through a deployment: values the flow's parameter schema forbids are refused by the Prefect API
