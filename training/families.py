@@ -11,12 +11,13 @@ Three kinds of family, named by `ModelSpec.family` (the `--model` option):
   rescaling to the target's units, and compiles. The knobs it declares are the keyword parameters it names
   among KNOBS; their defaults in its signature are the baseline's values. Images reach it scaled to [0, 1].
 
-This module only builds bodies; training.model adds the head and compiles. Pure: no tracking, no I/O but
-importing a user's file.
+This module declares the families; training.model builds their networks. Pure: no tracking, no TensorFlow, no
+I/O but importing a user's file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -26,8 +27,6 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import keras
 
 from training.data_error import DataError
 
@@ -71,8 +70,10 @@ def is_user_function(name: str) -> bool:
     return name not in BUILT_IN
 
 
+@functools.cache
 def family(name: str) -> Family:
-    """The family a spec names: a built-in one, or the user's function loaded from its file."""
+    """The family a spec names: a built-in one, or the user's function loaded from its file (read once per
+    process, as load_build_function does: the stages and the tuner ask for it per candidate and per trial)."""
     if name == "mlp":
         return MLP
     if name == "cnn":
@@ -161,85 +162,3 @@ def user_module_name(path: Path) -> str:
     a valid identifier, distinct for two files of one name in different folders."""
     stem = re.sub(r"\W", "_", Path(path).stem)
     return f"keras_mlops_user_{stem}_{hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]}"
-
-
-# --- bodies ------------------------------------------------------------------------------------------------------
-
-def layer_seed(seed: int | None, layer: int) -> int | None:
-    """A fixed seed of its own for each random layer of a model built with `seed`; None without one."""
-    return None if seed is None else (seed * 1009 + layer) % (2**31 - 1)
-
-
-def kernel(seed: int | None, layer: int) -> keras.initializers.Initializer:
-    return keras.initializers.GlorotUniform(seed=layer_seed(seed, layer))  # Dense's and Conv2D's default, seeded
-
-
-def decay(l2: float) -> keras.regularizers.Regularizer | None:
-    return keras.regularizers.L2(l2) if l2 else None
-
-
-def dense_block(x, spec, units: int, i: int, seed: int | None):
-    """The course's block order: Dropout -> Dense -> BatchNormalization -> Activation."""
-    if spec.dropout > 0:
-        x = keras.layers.Dropout(spec.dropout, seed=layer_seed(seed, 2 * i), name=f"block{i}_dropout")(x)
-    # With batch normalization right after, the bias is redundant (BN's beta plays its part).
-    x = keras.layers.Dense(units, use_bias=not spec.batchnorm, kernel_initializer=kernel(seed, 2 * i + 1),
-                           kernel_regularizer=decay(spec.l2), name=f"block{i}_dense")(x)
-    if spec.batchnorm:
-        x = keras.layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
-    return keras.layers.Activation(spec.activation, name=f"block{i}_{spec.activation}")(x)
-
-
-def mlp_body(inputs, spec, seed: int | None):
-    x = inputs
-    if len(inputs.shape) == 4:  # images: their pixels in one row, scaled to [0, 1] as the CNN scales them
-        x = keras.layers.Flatten(name="flatten")(keras.layers.Rescaling(1 / 255, name="to_unit_range")(x))
-    for i, units in enumerate(spec.units, start=1):
-        x = dense_block(x, spec, units, i, seed)
-    return x
-
-
-def cnn_body(inputs, spec, seed: int | None):
-    """Convolutional blocks in the same order as the dense ones (Dropout -> Conv2D -> BN -> Activation), each
-    halving the image with max pooling while it is at least 2 pixels a side; then one dense block twice as wide
-    as the last block's filters."""
-    x = keras.layers.Rescaling(1 / 255, name="to_unit_range")(inputs)
-    size = min(inputs.shape[1], inputs.shape[2])
-    for i, filters in enumerate(spec.units, start=1):
-        if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, seed=layer_seed(seed, 2 * i), name=f"conv{i}_dropout")(x)
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=not spec.batchnorm,
-                                kernel_initializer=kernel(seed, 2 * i + 1), kernel_regularizer=decay(spec.l2),
-                                name=f"conv{i}_conv")(x)
-        if spec.batchnorm:
-            x = keras.layers.BatchNormalization(name=f"conv{i}_batchnorm")(x)
-        x = keras.layers.Activation(spec.activation, name=f"conv{i}_{spec.activation}")(x)
-        if size >= 2:
-            x = keras.layers.MaxPooling2D(2, name=f"conv{i}_pool")(x)
-            size //= 2
-    x = keras.layers.Flatten(name="flatten")(x)
-    return dense_block(x, spec, 2 * spec.units[-1], len(spec.units) + 1, seed)
-
-
-def user_body(inputs, spec, fam: Family, n_outputs: int, image: bool):
-    """The user's network, fed [0, 1] images, checked to return a Keras model of `n_outputs` values."""
-    knobs = {k: (tuple(spec.units) if k == "units" else getattr(spec, k)) for k in fam.knobs}
-    shape = tuple(int(d) for d in inputs.shape[1:])
-    try:
-        network = fam.build_function(shape, n_outputs, **knobs)
-    except Exception as error:
-        raise ModelError(f"--model {fam.name!r}: the build function raised {type(error).__name__}: {error} "
-                         f"(called with input_shape={shape}, n_outputs={n_outputs}, {knobs})") from error
-    if not isinstance(network, keras.Model):
-        raise ModelError(f"--model {fam.name!r}: the build function returned a {type(network).__module__}."
-                         f"{type(network).__qualname__}, not a keras.Model")
-    x = keras.layers.Rescaling(1 / 255, name="to_unit_range")(inputs) if image else inputs
-    try:
-        outputs = network(x)
-    except Exception as error:
-        raise ModelError(f"--model {fam.name!r}: the returned model does not take inputs of shape {shape}: "
-                         f"{error}") from error
-    if tuple(outputs.shape[1:]) != (n_outputs,):
-        raise ModelError(f"--model {fam.name!r}: the returned model outputs shape {tuple(outputs.shape[1:])}, "
-                         f"expected ({n_outputs},): one raw value per class, or one for a regression")
-    return outputs

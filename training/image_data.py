@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from training.data_error import DataError, plain
-from training.images import IMAGE_COLUMN, PATH_COLUMN, decode, png_bytes, to_base64
+from training.images import IMAGE_COLUMN, PATH_COLUMN, decode, image_bytes, image_frame, png_bytes, to_base64
 
 LABEL = "label"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -45,8 +45,8 @@ def read_image_source(source: str) -> tuple[pd.DataFrame, str, str]:
     if not path.exists():
         raise DataError(f"image data {source!r} does not exist; pass a folder of class folders or an .npz file")
     if path.is_dir():
-        return read_folder(path), path.name, str(path.resolve())
-    return read_npz(path), path.stem, str(path.resolve())
+        return read_folder(path), path.name, str(path)
+    return read_npz(path), path.stem, str(path)
 
 
 def digits_images() -> pd.DataFrame:
@@ -133,8 +133,6 @@ def frame_of_arrays(pixels: np.ndarray, labels: np.ndarray, names: list[str]) ->
 
 def first_image_shape(frame: pd.DataFrame) -> tuple[int, int, int]:
     """(height, width, channels) of the frame's first image: the default size of them all."""
-    from training.images import image_bytes
-
     where = str(frame[PATH_COLUMN].iloc[0])
     data = (image_bytes(frame[IMAGE_COLUMN].iloc[0], where) if IMAGE_COLUMN in frame.columns
             else Path(where).read_bytes())
@@ -152,7 +150,8 @@ def images_to_score(root: Path, rows: int = 512) -> Iterator[pd.DataFrame]:
         if file.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(f"{file}: not a PNG or JPEG file (suffix {file.suffix or '(none)'!r})")
     for start in range(0, len(files), rows):
-        chunk = [(str(f), f.read_bytes()) for f in files[start:start + rows]]
-        for path, data in chunk:
+        paths = [str(f) for f in files[start:start + rows]]
+        images = [Path(p).read_bytes() for p in paths]
+        for path, data in zip(paths, images, strict=True):
             decode(data, path)  # named here: the served model would only say its row in the chunk
-        yield pd.DataFrame({PATH_COLUMN: [p for p, _ in chunk], IMAGE_COLUMN: [to_base64(d) for _, d in chunk]})
+        yield image_frame(images, paths)
