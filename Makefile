@@ -12,7 +12,7 @@ INSTALLED      := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast test-system bench ui serve server stop deploy worker lint clean help
+.PHONY: run test test-fast test-system bench ui serve server stop deploy worker user lint clean help
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
@@ -21,8 +21,9 @@ help:
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST) (DB_URL=postgresql://... for PostgreSQL)"
-	@echo "make deploy     create the work pools and apply prefect.yaml"
+	@echo "make deploy     create the work pools, apply prefect.yaml, and (NOTIFY_WEBHOOK_URL set) the failure notices"
 	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
+	@echo "make user       add an MLflow user (NAME=alice PERMISSION=READ|EDIT|MANAGE), as the MLflow admin"
 	@echo "make stop       stop what make server started"
 	@echo "make bench      every benchmark in bench/, results in bench/RESULTS.md (bench-NAME: one)"
 	@echo "make lint       ruff and the import contracts (lint-imports)"
@@ -101,20 +102,28 @@ HOST           ?= 127.0.0.1
 PREFECT_PORT   ?= 4200
 MLFLOW_PORT    ?= 5000
 DB_URL         ?= sqlite:///$(CURDIR)/mlruns/server.db
+AUTH_DB_URL    ?= sqlite:///$(CURDIR)/mlruns/server-auth.db
 ARTIFACTS      ?= $(CURDIR)/mlruns/server-artifacts
 RUN_DIR        ?= $(CURDIR)/.run
 POOL           ?= cpu
 RUNS           ?= 1
 GPUS           ?= 1
 NIGHTLY_TIMEZONE ?= UTC
-TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(HOST):$(PREFECT_PORT)/api} \
-	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://$(HOST):$(MLFLOW_PORT)} \
+NIGHTLY_DEADLINE_HOURS ?= 6
+PERMISSION     ?= READ
+# Where clients reach the servers: on HOST=0.0.0.0, this machine's name (as `make server` prints it).
+REACH_HOST     = $(if $(filter 0.0.0.0 ::,$(HOST)),$(shell hostname -f),$(HOST))
+TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(REACH_HOST):$(PREFECT_PORT)/api} \
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://$(REACH_HOST):$(MLFLOW_PORT)} \
 	KERAS_MLOPS_DIR=$(CURDIR) NIGHTLY_TIMEZONE=$(NIGHTLY_TIMEZONE) PATH=$(CURDIR)/$(BIN):$$PATH
 
-# DB_URL goes through the environment and is not echoed: a PostgreSQL URL may hold a password.
+# DB_URL goes through the environment and is not echoed: a PostgreSQL URL may hold a password. Credentials come
+# from the environment only (flows/server_auth.py): MLFLOW_AUTH_ADMIN_PASSWORD and PREFECT_API_AUTH_STRING,
+# required on any HOST but loopback.
 server: $(INSTALLED)
 	@echo "starting the Prefect and MLflow servers (python -m flows.servers start --state $(RUN_DIR)/servers.json ...)"
-	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' PREFECT_PUBLIC_URL='$(PREFECT_PUBLIC_URL)' \
+	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' MLFLOW_AUTH_STORE_URI='$(AUTH_DB_URL)' \
+		PREFECT_PUBLIC_URL='$(PREFECT_PUBLIC_URL)' \
 		$(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json \
 		--host $(HOST) --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --artifacts $(ARTIFACTS)
 
@@ -126,10 +135,17 @@ deploy: $(INSTALLED)
 	$(TEAM_ENV) $(BIN)/prefect work-pool set-concurrency-limit gpu $(GPUS)
 	$(TEAM_ENV) $(BIN)/prefect work-pool create cpu --type process --overwrite
 	$(TEAM_ENV) $(BIN)/prefect --no-prompt deploy --all
+	$(TEAM_ENV) $(BIN)/python -m flows.notices --deployment training-pipeline/nightly \
+		--deadline-hours $(NIGHTLY_DEADLINE_HOURS)
 
 # One worker per GPU: CUDA_VISIBLE_DEVICES=1 make worker POOL=gpu, and RUNS=1 keeps one flow run per GPU.
 worker: $(INSTALLED)
 	$(TEAM_ENV) $(BIN)/prefect worker start --pool $(POOL) --type process --limit $(RUNS)
+
+# As the MLflow admin (MLFLOW_TRACKING_USERNAME/PASSWORD); the new password from MLFLOW_NEW_USER_PASSWORD or asked.
+user: $(INSTALLED)
+	@test -n "$(NAME)" || { echo "make user NAME=alice [PERMISSION=READ|EDIT|MANAGE]"; exit 2; }
+	@$(TEAM_ENV) $(BIN)/python -m flows.users '$(NAME)' --permission $(PERMISSION)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -2,6 +2,10 @@
 
 Each server runs in its own process group, recorded in a state file, so `stop` ends exactly what `start`
 started (and the processes those servers spawned), nothing else.
+
+Credentials, with the servers' own mechanisms (flows/server_auth.py): MLflow's basic-auth app when
+MLFLOW_AUTH_ADMIN_PASSWORD is set, Prefect's API auth string when PREFECT_API_AUTH_STRING is. Both are required
+on any address but loopback.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from flows.ports import describe_holders, held_by_group, taken
+from flows.server_auth import Credentials, auth_problem, mlflow_auth_env, without_secrets
 from training.config import redact_uri
 from training.progress import log_tail
 
@@ -69,7 +74,11 @@ def database_problem(url: str) -> str | None:
 
 def reachable(host: str) -> str:
     """The name teammates use for this machine when the servers listen on every address."""
-    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    name = socket.getfqdn()
+    # getfqdn() answers "localhost" where the machine's name maps to 127.0.0.1 in /etc/hosts: no use to others.
+    return socket.gethostname() if name == "localhost" or name.startswith("localhost.") else name
 
 
 def local(host: str) -> str:
@@ -98,17 +107,19 @@ def start(args) -> int:
     if state_file.exists():
         print(f"servers already started (see {state_file}); run `make stop` first", file=sys.stderr)
         return 1
-    if problem := port_problem(args):
+    credentials = Credentials.from_environment(os.environ)
+    if problem := auth_problem(args.host, credentials) or port_problem(args):
         print(problem, file=sys.stderr)
         return 1
-    if problem := database_problem(args.backend_store_uri):
-        print(f"cannot use the database {redact_uri(args.backend_store_uri)}: {problem}", file=sys.stderr)
-        return 1
+    for url in (args.backend_store_uri, *([args.auth_store_uri] if credentials.mlflow_admin_password else [])):
+        if problem := database_problem(url):
+            print(f"cannot use the database {redact_uri(url)}: {problem}", file=sys.stderr)
+            return 1
     state_file.parent.mkdir(parents=True, exist_ok=True)
     artifacts = Path(args.artifacts).resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
-    # The database URL goes to the MLflow server alone (below), not to every process started here.
-    inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_BACKEND_STORE_URI"}
+    # The database URL and each server's secrets go to that server alone (below), not to every process.
+    inherited = without_secrets({k: v for k, v in os.environ.items() if k != "MLFLOW_BACKEND_STORE_URI"})
     env = {**inherited, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
@@ -120,17 +131,22 @@ def start(args) -> int:
     mlflow_url = f"http://{reachable(args.host)}:{args.mlflow_port}"
     # The Prefect UI's pages call the API at this URL from the user's browser: Prefect's default is
     # 127.0.0.1:4200, which is wrong on any other port, and on a teammate's machine.
-    prefect_env = {**env, "PREFECT_UI_API_URL": f"{prefect_url}/api"}
+    # PREFECT_UI_URL: the links in failure notices (flows/notices.py) point there.
+    prefect_env = {**env, "PREFECT_UI_API_URL": f"{prefect_url}/api", "PREFECT_UI_URL": prefect_url,
+                   **credentials.prefect_server_env()}
+    mlflow_command = [str(BIN / "mlflow"), "server", "--artifacts-destination", str(artifacts), "--serve-artifacts",
+                      "--host", args.host, "--port", str(args.mlflow_port), "--workers", "1"]
+    mlflow_env = {**env, "MLFLOW_BACKEND_STORE_URI": args.backend_store_uri}
+    if credentials.mlflow_admin_password:
+        mlflow_command += ["--app-name", "basic-auth"]
+        mlflow_env |= mlflow_auth_env(credentials, args.auth_store_uri, state_file.parent)
     state = {
         "prefect": {"pid": _spawn([str(BIN / "prefect"), "server", "start", "--host", args.host, "--port",
                                    str(args.prefect_port)], logs / "prefect-server.log", prefect_env),
                     "url": prefect_url, "health": f"http://{local(args.host)}:{args.prefect_port}/api/health"},
         # --serve-artifacts: workers on other machines upload artifacts through this server. The database URL
         # goes through the environment, not the command line, where `ps` would show its password to every user.
-        "mlflow": {"pid": _spawn([str(BIN / "mlflow"), "server", "--artifacts-destination", str(artifacts),
-                                  "--serve-artifacts", "--host", args.host, "--port", str(args.mlflow_port),
-                                  "--workers", "1"], logs / "mlflow-server.log",
-                                 {**env, "MLFLOW_BACKEND_STORE_URI": args.backend_store_uri}),
+        "mlflow": {"pid": _spawn(mlflow_command, logs / "mlflow-server.log", mlflow_env),
                    "url": mlflow_url, "health": f"http://{local(args.host)}:{args.mlflow_port}/health"},
     }
     state_file.write_text(json.dumps(state, indent=2))
@@ -163,6 +179,7 @@ def start(args) -> int:
     print(f"Prefect server:  {prefect_url}   (export PREFECT_API_URL={prefect_url}/api)")
     print(f"MLflow server:   {mlflow_url}   (export MLFLOW_TRACKING_URI={mlflow_url})")
     print(f"store:           {redact_uri(args.backend_store_uri)}, artifacts in {artifacts}; logs in {logs}")
+    print(f"credentials:     {credentials.describe(args.auth_store_uri)}")
     return 0
 
 
@@ -207,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("MLFLOW_BACKEND_STORE_URI") or "sqlite:///mlruns/server.db",
                         help="MLflow's database: SQLite by default, or a PostgreSQL URL for a team "
                              "(postgresql://USER@HOST:5432/DB; the password from PGPASSWORD or ~/.pgpass)")
+    parser.add_argument("--auth-store-uri", default=os.environ.get("MLFLOW_AUTH_STORE_URI") or
+                        "sqlite:///mlruns/server-auth.db",
+                        help="MLflow's user and permission database when basic-auth is on (its own, apart from "
+                             "the runs'; a PostgreSQL URL as for --backend-store-uri)")
     parser.add_argument("--artifacts", default="mlruns/server-artifacts", help="where the server stores artifacts")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args(argv)

@@ -56,6 +56,10 @@ class Registry:
                 self.client.get_registered_model(self.name)  # created concurrently: fine
 
     def version_by_alias(self, alias: str):
+        # MLflow's basic-auth app answers an alias of a model that does not exist with 403, not 404 (it finds no
+        # permission to check): the model is asked for first, which it answers with 404.
+        if none_if_missing(lambda: self.client.get_registered_model(self.name)) is None:
+            return None
         return none_if_missing(lambda: self.client.get_model_version_by_alias(self.name, alias))
 
     def version(self, version: str):
