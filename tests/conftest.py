@@ -36,13 +36,16 @@ def absl_logs_to_the_real_stderr() -> None:
 
 # `make test` runs two pytest-xdist workers, one per core. Session fixtures are made once per worker, so the
 # modules that share the quick and regression pipelines go to one worker as one work unit (else each worker
-# would train them); the modules that start servers and processes of their own are a second unit, for the other
-# worker. Every other module is a unit of its own, taken by whichever worker is free: the two big units go
-# first, one to each worker, and the small ones even out the two workers' time.
+# would train them); the team setup (servers, workers, a pipeline run through them) is a second unit, for the
+# other worker. Every other module is a unit of its own, taken by whichever worker is free: the two big units
+# go first, one to each worker, then the longest single modules, and the small ones even out the two workers'
+# time. (The other modules that start servers were part of the second unit until the team setup grew to
+# credentials and notices; alone they are what lets the two workers end together.)
 SHARED_PIPELINES = ("tests/flows/test_pipeline.py", "tests/flows/test_promotion.py", "tests/flows/test_secrets.py",
                     "tests/flows/test_task_runners.py", "tests/flows/test_regression.py", "tests/flows/test_resume.py",
                     "tests/flows/test_nightly.py", "tests/tuning/test_distributed.py")
-OWN_SERVERS = ("tests/e2e/", "tests/test_make_ui.py", "tests/flows/test_signals.py")
+OWN_SERVERS = ("tests/e2e/test_deployments.py",)
+LONG_MODULES = ("tests/flows/test_signals.py", "tests/flows/test_images.py")
 SHARED_UNIT, OWN_SERVERS_UNIT = "shared-pipelines", "own-servers"
 
 
@@ -63,7 +66,7 @@ def pytest_xdist_make_scheduler(config, log):
         def _assign_work_unit(self, node) -> None:
             # xdist orders units by their number of tests, not their time: the long units first, whatever
             # their size, so that neither ends up as the tail of the run.
-            for unit in (OWN_SERVERS_UNIT, SHARED_UNIT):
+            for unit in (*reversed(LONG_MODULES), OWN_SERVERS_UNIT, SHARED_UNIT):  # moved to the front in turn
                 if unit in self.workqueue:
                     self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
