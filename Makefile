@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run        install (first time) and run the whole pipeline on the default data (ARGS='--profile quick')"
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
-	@echo "make test-fast  the suite without the end-to-end and slow training tests (about a minute)"
+	@echo "make test-fast  the suite without the end-to-end and slow training tests (about 4 minutes, one process)"
 	@echo "make test-system  the system packages the end-to-end tests use: PostgreSQL and Chromium (apt, as root)"
 	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
