@@ -426,13 +426,14 @@ def test_the_prefect_ui_on_another_port_asks_for_the_auth_string_then_lists_the_
         browser.call("Input.insertText", text=team["secret"]["prefect"])
         browser.run("[...document.querySelectorAll('button')].find(b => b.innerText.includes('Login')).click()")
         browser.text_once(["Dashboard"])
-        # The runs page's filters come from the API; the flow run's own page names the run.
+        # The runs page lists the run (a real rendering: a `--dump-dom` snapshot had not drawn the list's rows);
+        # the flow run's own page names it too.
         browser.open(f"{ui}/runs")
-        runs = browser.text_once(["training-pipeline"])
+        runs = browser.text_once(["training-pipeline", name])
         browser.open(f"{ui}/flow-runs/flow-run/{flow_run_id}")
         run = browser.text_once([name])
     assert "Can't connect to Server API" not in runs + run and "Authentication failed" not in runs + run
-    assert "training-pipeline" in runs, runs[-2000:]
+    assert "training-pipeline" in runs and name in runs, runs[-2000:]
     assert name in run, run[-2000:]
 
 
