@@ -150,7 +150,10 @@ def team(tmp_path_factory, postgres, receiver):
         workers.stop_all()  # make exits first; the prefect worker in its group must be gone too
         stopped = make("stop", env=bare, timeout=120)
         for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         assert stopped.returncode == 0, stopped.stderr
         for port in (prefect_port, mlflow_port):
             assert not port_answers(port), f"port {port} still answers after make stop"
@@ -295,23 +298,26 @@ def test_nightly_deployment_is_scheduled_at_three(team):
     assert all(run["expected_start_time"][11:13] in {"01", "02"} for run in scheduled)  # 03:00 Berlin in UTC
 
 
-def status_of(url: str, body: dict | None = None, auth: str | None = None) -> int:
+def api_request(url: str, body: dict | None = None, auth: str | None = None) -> urllib.request.Request:
+    """A JSON request (a POST when it has a body), signed with an auth string `user:password` when given."""
     request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
     if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        for name, value in basic_auth(*auth.split(":", 1)).items():
+            request.add_header(name, value)
+    return request
+
+
+def status_of(url: str, body: dict | None = None, auth: str | None = None) -> int:
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(api_request(url, body, auth), timeout=30) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
 
 
 def read_json(url: str, auth: str, body: dict | None = None):
-    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", "Authorization":
-                                              "Basic " + base64.b64encode(auth.encode()).decode()})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(api_request(url, body, auth), timeout=30) as response:
         return json.loads(response.read())
 
 
