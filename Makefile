@@ -121,21 +121,21 @@ TEAM_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-http://$(REACH_HOST):$(PREFECT_PO
 # from the environment only (flows/server_auth.py): MLFLOW_AUTH_ADMIN_PASSWORD and PREFECT_API_AUTH_STRING,
 # required on any HOST but loopback.
 server: $(INSTALLED)
-	@echo "starting the Prefect and MLflow servers (python -m flows.servers start --state $(RUN_DIR)/servers.json ...)"
+	@echo "starting the Prefect and MLflow servers (python -m flows.ops.servers start --state $(RUN_DIR)/servers.json ...)"
 	@MLFLOW_BACKEND_STORE_URI='$(DB_URL)' MLFLOW_AUTH_STORE_URI='$(AUTH_DB_URL)' \
 		PREFECT_PUBLIC_URL='$(PREFECT_PUBLIC_URL)' \
-		$(BIN)/python -m flows.servers start --state $(RUN_DIR)/servers.json \
+		$(BIN)/python -m flows.ops.servers start --state $(RUN_DIR)/servers.json \
 		--host $(HOST) --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --artifacts $(ARTIFACTS)
 
 stop:
-	$(BIN)/python -m flows.servers stop --state $(RUN_DIR)/servers.json
+	$(BIN)/python -m flows.ops.servers stop --state $(RUN_DIR)/servers.json
 
 deploy: $(INSTALLED)
 	$(TEAM_ENV) $(BIN)/prefect work-pool create gpu --type process --overwrite
 	$(TEAM_ENV) $(BIN)/prefect work-pool set-concurrency-limit gpu $(GPUS)
 	$(TEAM_ENV) $(BIN)/prefect work-pool create cpu --type process --overwrite
 	$(TEAM_ENV) $(BIN)/prefect --no-prompt deploy --all
-	$(TEAM_ENV) $(BIN)/python -m flows.notices --deployment training-pipeline/nightly \
+	$(TEAM_ENV) $(BIN)/python -m flows.ops.notices --deployment training-pipeline/nightly \
 		--deadline-hours $(NIGHTLY_DEADLINE_HOURS)
 
 # One worker per GPU: CUDA_VISIBLE_DEVICES=1 make worker POOL=gpu, and RUNS=1 keeps one flow run per GPU.
@@ -145,7 +145,7 @@ worker: $(INSTALLED)
 # As the MLflow admin (MLFLOW_TRACKING_USERNAME/PASSWORD); the new password from MLFLOW_NEW_USER_PASSWORD or asked.
 user: $(INSTALLED)
 	@test -n "$(NAME)" || { echo "make user NAME=alice [PERMISSION=READ|EDIT|MANAGE]"; exit 2; }
-	@$(TEAM_ENV) $(BIN)/python -m flows.users '$(NAME)' --permission $(PERMISSION)
+	@$(TEAM_ENV) $(BIN)/python -m flows.ops.users '$(NAME)' --permission $(PERMISSION)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

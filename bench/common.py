@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import training  # noqa: F401  (quiet TF/MLflow/Prefect environment first)
+import flows  # noqa: F401  (quiet TF/MLflow/Prefect environment first)
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

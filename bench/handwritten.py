@@ -3,7 +3,7 @@
 `script()` below is that script: the same stages, grids and epochs as the standard profile, each fit in an
 MLflow run with `mlflow.keras.autolog()` defaults, stage winners picked by best val_accuracy, then Keras
 Tuner's Hyperband with its defaults (max_epochs as the product's standard budget), the best retrained and
-registered. The grids come from training.variants so both do the same work; everything else is plain Keras,
+registered. The grids come from training.method.grids so both do the same work; everything else is plain Keras,
 scikit-learn and MLflow, as a hand-written script is.
 
 `main()` runs the script and the product (`python -m flows run`) each in a fresh process, one after the
@@ -32,7 +32,7 @@ def script(tracking_uri: str, folder: str) -> dict:
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from training.variants import CAPACITY_UNITS, REGULARIZATION, SCHEDULE_VARIANTS, SCHEDULES_BY_PROFILE
+    from training.method.grids import CAPACITY_UNITS, REGULARIZATION, SCHEDULE_VARIANTS, SCHEDULES_BY_PROFILE
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment("handwritten")

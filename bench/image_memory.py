@@ -25,10 +25,10 @@ from bench.common import record, table
 PROCESS = """
 import json, resource, sys, time
 from training.config import Selection
-from training.data import load_dataset
-from training.fit import fit
-from training.spec import ModelSpec
-from training.split import make_split
+from training.data.tables import load_dataset
+from training.method.fit import fit
+from training.model.spec import ModelSpec
+from training.data.split import make_split
 
 started = time.perf_counter()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -46,7 +46,7 @@ print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 def write_folder(root: Path, images: int, side: int, classes: int = 4) -> float:
     """`images` random RGB PNG files of side x side pixels in `classes` class folders; their decoded MiB."""
-    from training.images import png_bytes
+    from training.serving.images import png_bytes
 
     rng = np.random.default_rng(0)
     for i in range(images):

@@ -50,10 +50,10 @@ def main(argv=None) -> int:
 
     from flows.tasks import train_candidate
     from training.config import PipelineConfig
-    from training.data import load_dataset
-    from training.split import make_split
+    from training.data.split import make_split
+    from training.data.tables import load_dataset
+    from training.method.grids import baseline_spec
     from training.tracking.runs import Tracker
-    from training.variants import baseline_spec
     from tuning.tuner import BUDGETS, run_search
 
     config = PipelineConfig()
@@ -79,8 +79,8 @@ def main(argv=None) -> int:
             "of which the per-epoch MLflow log (EpochLogger)": ("training/tracking/epoch_logger.py", "on_epoch_end"),
             "model.evaluate after fit (the returned weights)": ("keras/src/backend/tensorflow/trainer.py",
                                                                 "evaluate"),
-            "build_model + compile": ("training/model.py", "build_model"),
-            "learning-curve figure": ("training/plots.py", "learning_curves"),
+            "build_model + compile": ("training/model/build.py", "build_model"),
+            "learning-curve figure": ("training/report/plots.py", "learning_curves"),
             "saving the figure to MLflow": ("training/tracking/runs.py", "log_figure"),
             "logging the model (keras flavor)": ("training/tracking/models.py", "log_keras_model"),
             "run start/end, params, metrics, tags": ("mlflow/tracking/fluent.py", "start_run"),
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
             profile.disable()
             search_wall = time.perf_counter() - started
         trial_parts = cumulative(pstats.Stats(profile), {
-            "training.fit (fit + evaluate)": ("training/fit.py", "fit"),
+            "training.method.fit (fit + evaluate)": ("training/method/fit.py", "fit"),
             "model.fit": ("keras/src/backend/tensorflow/trainer.py", "fit"),
             "building the model (clear_session + build)": ("tuning/tuner.py", "_try_build"),
             "Keras Tuner: saving the best epoch's weights": ("keras_tuner/src/engine/tuner_utils.py", "_save_model"),

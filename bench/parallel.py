@@ -41,7 +41,7 @@ def one(setting: str) -> dict:
     from flows.executors import candidate_cluster
     from flows.stages import capacity_stage
     from training.config import PipelineConfig
-    from training.variants import baseline_spec
+    from training.method.grids import baseline_spec
 
     @flow(name="bench-parallel")
     def measure(config) -> tuple:  # unannotated: Prefect cannot resolve a type imported in this function

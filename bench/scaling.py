@@ -22,10 +22,10 @@ def one(rows: int) -> dict:
     from sklearn.datasets import make_classification
 
     from training.config import PipelineConfig
-    from training.data import validate_table
-    from training.fit import fit
-    from training.split import make_split
-    from training.variants import baseline_spec
+    from training.data.split import make_split
+    from training.data.tables import validate_table
+    from training.method.fit import fit
+    from training.method.grids import baseline_spec
 
     before = peak_rss_mib()
     x, y = make_classification(n_samples=rows, n_features=50, n_informative=10, random_state=0)

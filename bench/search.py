@@ -21,10 +21,10 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=20, help="Hyperband's max epochs per model (standard: 20)")
     args = parser.parse_args(argv)
     from training.config import PipelineConfig
-    from training.data import load_dataset
-    from training.split import make_split
+    from training.data.split import make_split
+    from training.data.tables import load_dataset
+    from training.method.grids import baseline_spec
     from training.tracking.runs import Tracker
-    from training.variants import baseline_spec
     from tuning.tuner import BUDGETS, run_search
 
     config = PipelineConfig()

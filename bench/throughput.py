@@ -31,7 +31,7 @@ def train(spec, split, seed: int, epochs: int, steps_per_execution: int = 1, jit
     import keras
     import tensorflow as tf
 
-    from training.model import build_model, make_optimizer
+    from training.model.build import build_model, make_optimizer
 
     keras.utils.set_random_seed(seed)
     model = build_model(spec, split.input_shape, split.task, split.n_classes)
@@ -59,9 +59,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the result check")
     args = parser.parse_args(argv)
     from training.config import PipelineConfig
-    from training.data import load_dataset
-    from training.split import make_split
-    from training.variants import baseline_spec
+    from training.data.split import make_split
+    from training.data.tables import load_dataset
+    from training.method.grids import baseline_spec
 
     config = PipelineConfig()
     split = make_split(load_dataset("digits"), config.fractions, config.seed)

@@ -126,7 +126,7 @@ def rollback(args) -> int:
 
 
 def predict(args) -> int:
-    from training.data import read_table
+    from training.data.tables import read_table
     from training.tracking.models import load_model_for_scoring
     from training.tracking.uris import resolve_tracking_uri
 
@@ -134,8 +134,8 @@ def predict(args) -> int:
     if Path(args.data).is_dir():  # images: one row per file, its path first
         import pandas as pd
 
-        from training.image_data import images_to_score
-        from training.images import PATH_COLUMN
+        from training.data.image_sources import images_to_score
+        from training.serving.images import PATH_COLUMN
 
         model = load_model_for_scoring(uri, resolve_tracking_uri(args.tracking_uri))
         parts = []
@@ -182,7 +182,7 @@ def _main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from training.config import ConfigError
-    from training.data import DataError
+    from training.data.tables import DataError
 
     if args.command != "run":
         from training.tracking.errors import TrackingError
@@ -193,7 +193,7 @@ def _main(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
-    from training.data import DataError
+    from training.data.tables import DataError
 
     try:
         if args.resume:
@@ -212,7 +212,7 @@ def _main(args: argparse.Namespace) -> int:
                              + (f" (got {e['input']!r})" if e["loc"] else "") for e in error.errors())
         print(f"error: invalid configuration: {problems}", file=sys.stderr)
         return 2
-    from training.progress import show_progress_on_console
+    from training.runtime.progress import show_progress_on_console
 
     show_progress_on_console()
     from flows.pipeline import training_pipeline

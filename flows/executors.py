@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator
 
 from training.config import PipelineConfig
-from training.runtime import thread_environment
+from training.runtime.environment import thread_environment
 
 
 def local_cluster(workers: int):

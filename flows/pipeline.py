@@ -37,11 +37,11 @@ from training.config import (
     TunerName,
     ValidationMetric,
 )
-from training.progress import say
-from training.promotion import PromotionResult
-from training.selection import StageResult
-from training.strategy import search_scale
-from training.tracking.promotion import finished_promotion
+from training.method.gate import PromotionResult
+from training.method.selection import StageResult
+from training.method.strategy import search_scale
+from training.runtime.progress import say
+from training.runtime.versioning import code_version, config_hash, git_commit, library_versions
 from training.tracking.queries import finished_pipeline_like
 from training.tracking.records import (
     log_no_change,
@@ -50,9 +50,9 @@ from training.tracking.records import (
     log_resumed_by,
     log_stage_bests,
 )
+from training.tracking.registration import finished_promotion
 from training.tracking.resume import pipeline_to_resume
 from training.tracking.stale import close_stale_runs
-from training.versioning import code_version, config_hash, git_commit, library_versions
 
 # The flow's parameters are the config's fields, with the config's defaults (one source of truth).
 D = {name: f.default for name, f in PipelineConfig.model_fields.items()}

@@ -20,10 +20,10 @@ from prefect.settings import get_current_settings
 
 from flows.tasks import connect, prepare_data
 from training.config import PipelineConfig
-from training.progress import say
-from training.promotion import PromotionResult, choose
-from training.tracking.promotion import promote
+from training.method.gate import PromotionResult, choose
+from training.runtime.progress import say
 from training.tracking.queries import latest_pipeline_run, pipeline_candidates
+from training.tracking.registration import promote
 
 D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
 

@@ -22,13 +22,11 @@ from flows.tasks import (
     tuning_directory,
 )
 from training.config import PipelineConfig, Selection
-from training.data import DataError
-from training.progress import say
-from training.resume import data_changed
-from training.selection import CandidateResult, StageResult, stage_report, verdict
-from training.spec import ModelSpec
-from training.split import Split
-from training.strategy import (
+from training.data.split import Split
+from training.data.tables import DataError
+from training.method.grids import BASE, baseline_spec, schedule_grid
+from training.method.selection import CandidateResult, StageResult, verdict
+from training.method.strategy import (
     Plan,
     baseline_plan,
     next_step,
@@ -38,6 +36,10 @@ from training.strategy import (
     plan_tuning,
     reusable_base,
 )
+from training.model.spec import ModelSpec
+from training.report.stage_report import stage_report
+from training.runtime.progress import say
+from training.runtime.resume_policy import data_changed
 from training.tracking.queries import (
     delete_children,
     finished_child,
@@ -47,7 +49,6 @@ from training.tracking.queries import (
 )
 from training.tracking.records import log_search, log_split, log_stage, log_stage_start
 from training.tracking.runs import Tracker
-from training.variants import BASE, baseline_spec, schedule_grid
 
 
 @flow(name="split-stage")
@@ -183,7 +184,7 @@ def schedule_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str
 def tuning_stage(config: PipelineConfig, base: ModelSpec, pipeline_run_id: str | None = None,
                  incoming: CandidateResult | None = None, search_scale: float = 1.0) -> StageResult:
     """Keras Tuner search from the incoming winner; candidates are the retrained best trial and the base.
-    `search_scale`: the share of the profile's search budget to spend (training.strategy.search_scale)."""
+    `search_scale`: the share of the profile's search budget to spend (training.method.strategy.search_scale)."""
 
     def search_then_plan(split: Split, selection: Selection, tracker: Tracker, stage_run_id: str) -> Plan:
         directory = tuning_directory(config, pipeline_run_id or stage_run_id)

@@ -11,21 +11,21 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.termination import remember_sigterm
-from training import interruption
 from training.config import PipelineConfig, Selection
-from training.data import Dataset, load_dataset
-from training.devices import DeviceInfo, configure_devices, visible_gpu_ids
-from training.families import family
-from training.model import check_buildable
-from training.progress import say
-from training.runtime import limit_tensorflow_threads
-from training.selection import CandidateResult
-from training.spec import ModelSpec
-from training.split import Split, make_split
+from training.data.split import Split, make_split
+from training.data.tables import Dataset, load_dataset
+from training.method.grids import baseline_spec
+from training.method.selection import CandidateResult
+from training.model.build import check_buildable
+from training.model.families import family
+from training.model.spec import ModelSpec
+from training.runtime import interruption
+from training.runtime.devices import DeviceInfo, configure_devices, visible_gpu_ids
+from training.runtime.environment import limit_tensorflow_threads
+from training.runtime.progress import say
 from training.tracking.candidates import train_and_record
 from training.tracking.runs import Tracker
 from training.tracking.uris import project_root, resolve_tracking_uri
-from training.variants import baseline_spec
 from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search, scaled
 

@@ -3,15 +3,15 @@
 Prefect's SIGTERM bridge raises TerminationSignal in whatever the main thread runs at that moment. When that is
 a finalizer or weakref callback, Python prints "Exception ignored in ..." and the flow trains on to the end
 (seen in tests/flows/test_signals.py: a cancelled pipeline exited 0 after promoting). The bridge is wrapped so
-that it first remembers the stop (training.interruption); the fit path raises it again at its next batch.
+that it first remembers the stop (training.runtime.interruption); the fit path raises it again at its next batch.
 """
 
 from __future__ import annotations
 
 import prefect.utilities.engine as prefect_engine
 
-from training import interruption
-from training.progress import say
+from training.runtime import interruption
+from training.runtime.progress import say
 
 
 def remember_sigterm() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import training  # noqa: F401  (quiet TF/MLflow/Prefect environment before anything imports them)
+import flows  # noqa: F401  (quiet TF/MLflow/Prefect environment before anything imports them)
 from tests.support import SESSION_MARK, Processes, marked_processes
 
 # Tests never write into the user's local store or home: each gets its own tracking store.

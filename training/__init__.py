@@ -1,6 +1,5 @@
-"""Everything that is not orchestration: config, data, specs, models, fit, diagnosis, tracking."""
+"""Everything that is not orchestration, in sub-packages by job (README's "Layout", docs/layout.md):
+data, model, method, serving, report, runtime, and tracking (the only MLflow boundary).
 
-from training.runtime import apply_environment_defaults
-
-# Must run before any submodule imports TensorFlow, so that its import is quiet.
-apply_environment_defaults()
+Importing it sets nothing: the entry points apply the process defaults (training.runtime.environment).
+"""

@@ -19,7 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from training.spec import SCHEDULE_VARIANTS
+from training.data.sources import BUNDLED_DATASETS, BUNDLED_IMAGE_SETS, is_image_source
+from training.model.spec import SCHEDULE_VARIANTS
 
 TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
@@ -38,20 +39,8 @@ ValidationMetric = Annotated[str, Field(pattern=r"^val_\w+$")]
 # A Dask scheduler address as `dask-scheduler` prints it: tcp://10.0.0.5:8786 (tls:// and inproc:// too).
 DaskAddress = Annotated[str, Field(pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://[^\s/]+$")]
 
-BUNDLED_DATASETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
-# Image sets made from scikit-learn's bundled ones: no download (digits-images: the 8x8 digits as images).
-BUNDLED_IMAGE_SETS = ("digits-images",)
-IMAGE_ARCHIVE_SUFFIXES = (".npz",)
-# `model`: a built-in family, or a user's build function as path/to/file.py:function (training.families).
+# `model`: a built-in family, or a user's build function as path/to/file.py:function (training.model.families).
 ModelName = Annotated[str, Field(pattern=r"^(mlp|cnn|.+\.py:[A-Za-z_]\w*)$")]
-
-
-def is_image_source(data: str) -> bool:
-    """Whether `data` names images: the bundled image set, an .npz archive, or a folder of class folders."""
-    if data in BUNDLED_DATASETS:  # a bundled table, even where a folder of that name exists
-        return False
-    path = Path(data).expanduser()
-    return data in BUNDLED_IMAGE_SETS or path.suffix.lower() in IMAGE_ARCHIVE_SUFFIXES or path.is_dir()
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.config import Selection
-from training.progress import log_tail
-from training.runtime import thread_environment
-from training.spec import ModelSpec
-from training.split import Split
+from training.data.split import Split
+from training.model.spec import ModelSpec
+from training.runtime.environment import thread_environment
+from training.runtime.progress import log_tail
 from training.tracking.runs import Tracker
 from tuning.tuner import Budget, SearchSummary, summarize, tracked_tuner
 
@@ -161,7 +161,7 @@ def _serve(job_file: Path) -> None:
     the environment whether that serves the oracle or runs trials)."""
     from keras_tuner.src.distribute import utils as roles
 
-    from training.devices import configure_devices
+    from training.runtime.devices import configure_devices
 
     _end_with_parent(int(os.environ[PARENT_PID]))
     job: SearchJob = pickle.loads(job_file.read_bytes())

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import keras_tuner as kt
 
-from training.families import family
-from training.spec import ACTIVATIONS, OPTIMIZERS, ModelSpec
+from training.model.families import family
+from training.model.spec import ACTIVATIONS, OPTIMIZERS, ModelSpec
 
 MAX_LAYERS = 4
 BATCH_SIZES = (16, 32, 64, 128)

@@ -18,9 +18,9 @@ import keras
 import keras_tuner as kt
 
 from training.config import Selection
-from training.model import build_model
-from training.spec import ModelSpec
-from training.split import Split
+from training.data.split import Split
+from training.model.build import build_model
+from training.model.spec import ModelSpec
 from training.tracking.candidates import train_and_record
 from training.tracking.queries import delete_children
 from training.tracking.runs import Tracker

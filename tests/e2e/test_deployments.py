@@ -225,7 +225,7 @@ def test_plain_prefect_deploy_sets_the_checkout_as_working_directory_and_the_tra
     assert manual["pull_steps"] == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
     assert manual["job_variables"]["env"]["MLFLOW_TRACKING_URI"] == team["mlflow"]
     # What it refuses (no tracking URL, a URL with credentials, not a checkout) is in
-    # tests/flows/test_deploy_settings.py; Prefect's CLI prints the refusal and exits non-zero.
+    # tests/flows/ops/test_deploy_settings.py; Prefect's CLI prints the refusal and exits non-zero.
 
 
 def test_no_process_of_the_team_shows_a_password_or_the_auth_string(team, postgres, nightly_run):

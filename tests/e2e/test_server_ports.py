@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from flows.ports import held_by_group, holders, taken
+from flows.ops.ports import held_by_group, holders, taken
 from tests.support import free_port
 
 LISTENER = ("import socket, sys, time\n"
@@ -24,7 +24,8 @@ def listen(processes, port: int, folder) -> subprocess.Popen:
 
 
 def start_servers(tmp_path, prefect_port: int, mlflow_port: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.servers", "start", "--state", str(tmp_path / "servers.json"),
+    return subprocess.run([sys.executable, "-m", "flows.ops.servers", "start",
+                           "--state", str(tmp_path / "servers.json"),
                            "--prefect-port", str(prefect_port), "--mlflow-port", str(mlflow_port),
                            "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
                            "--artifacts", str(tmp_path / "artifacts"), "--timeout", "60"],

@@ -23,7 +23,7 @@ def raw(folder: Path, name: str, content: bytes) -> str:
 
 def class_folders(folder: Path, bad: dict[str, bytes]) -> str:
     """Two class folders of 6 small PNG images each, then the `bad` files written over or beside them."""
-    from training.images import png_bytes
+    from training.serving.images import png_bytes
 
     root = folder / "images"
     for c, name in enumerate(("cat", "dog")):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, PositiveInt
 from flows.__main__ import build_parser, config_from_args, main
 from flows.cli_options import add_config_options, config_fields_from_args, flag_for
 from training.config import PipelineConfig
-from training.spec import SCHEDULE_VARIANTS
+from training.model.spec import SCHEDULE_VARIANTS
 
 
 def test_help_explains_every_flag():

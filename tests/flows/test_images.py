@@ -16,7 +16,7 @@ import pytest
 
 from flows.__main__ import main
 from tests.conftest import run_pipeline
-from training.images import png_bytes, to_base64
+from training.serving.images import png_bytes, to_base64
 
 CLASSES = ("dark", "bright", "striped")
 STAGES = ["baseline", "capacity", "regularization", "schedule", "tuning"]
@@ -57,7 +57,7 @@ def cnn_pipeline(prefect_harness, tmp_path_factory, folder):
 
 @pytest.fixture(scope="module")
 def user_pipeline(prefect_harness, tmp_path_factory, folder):
-    from tests.training.test_families import readme_example
+    from tests.training.model.test_families import readme_example
 
     code = tmp_path_factory.mktemp("user-model") / "my_residual_model.py"
     code.write_text(readme_example())

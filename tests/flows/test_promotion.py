@@ -9,13 +9,15 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-import training.tracking.promotion
+import training.serving
+import training.tracking.registration
 from flows.__main__ import main
 from flows.promotion import promotion_stage
 from flows.tasks import prepare_data
@@ -87,7 +89,7 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
     assert "## Evaluation on the test split" in version.description
     logged_model = mlflow.get_logged_model(version.source.removeprefix("models:/"))
     assert {m.key for m in logged_model.metrics} >= {"test_accuracy_score", "test_roc_auc"}
-    # A typed signature and an input example travel with it (tests/training/test_predict.py checks both).
+    # A typed signature and an input example travel with it (tests/training/serving/test_predict.py checks both).
     info = mlflow.models.get_model_info(f"models:/{pipeline.model_name}@champion")
     assert {c.type.name for c in info.signature.inputs.inputs} == {"double"}
     assert info.saved_input_example_info["serving_input_path"] == "serving_input_example.json"
@@ -102,7 +104,7 @@ def test_the_pipeline_registered_its_best_candidate_as_the_first_champion(env):
 def candidate_better_by(bonus: float, only_in_thread: str | None = None):
     """MLflow's evaluation, with `bonus` added to the new model's accuracy (not the champion's), as if the new
     model were that much better; in one thread only, if named."""
-    real = training.tracking.promotion.evaluate_predictions
+    real = training.tracking.registration.evaluate_predictions
 
     def evaluate(*args, model_id=None, **kwargs):
         result = real(*args, model_id=model_id, **kwargs)
@@ -135,12 +137,12 @@ def test_a_model_that_does_not_pass_the_gate_becomes_challenger(env, model_name,
     assert [(m.alias, m.from_version, m.to_version) for m in registry.history()] == [
         ("champion", None, "1"), ("challenger", None, "2")]
     # The gate's margins come from the config: better by 0.005 is not enough where 0.01 is asked, 0.02 is.
-    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.005))
+    monkeypatch.setattr(training.tracking.registration, "evaluate_predictions", candidate_better_by(0.005))
     short = promote(pipeline, model_name, min_improvement=0.01)
     assert short.alias == "challenger"
     assert f"candidate model test_accuracy_score = {first.test_score + 0.005}" in short.reason
     assert "minimum absolute change threshold = 0.01" in short.reason
-    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.02))
+    monkeypatch.setattr(training.tracking.registration, "evaluate_predictions", candidate_better_by(0.02))
     enough = promote(pipeline, model_name, min_improvement=0.01)
     assert (enough.version, enough.alias, enough.champion_version) == ("4", "champion", "1")
     assert enough.reason.startswith("passes the gate against the champion")
@@ -206,8 +208,12 @@ def test_the_champion_predicts_in_an_environment_of_its_own_requirements_only(en
     rows = split.test_frame.drop(columns=["target"]).head(5)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     bin_dir = os.path.dirname(sys.executable)
+    # A serving app with a `training` package of its own, first on its path: no clash with what the model carries.
+    app = tmp_path / "app" / "training"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text("raise ImportError('the serving app owns this name')\n")
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    environment.update(MLFLOW_TRACKING_URI=pipeline.uri,
+    environment.update(MLFLOW_TRACKING_URI=pipeline.uri, PYTHONPATH=str(app.parent),
                        PATH=bin_dir + os.pathsep + os.environ["PATH"])  # uv, as from an activated venv
     done = subprocess.run(
         [os.path.join(bin_dir, "mlflow"), "models", "predict", "-m", f"models:/{pipeline.model_name}@champion",
@@ -219,6 +225,11 @@ def test_the_champion_predicts_in_an_environment_of_its_own_requirements_only(en
     served = pd.DataFrame(json.loads((tmp_path / "out.json").read_text())["predictions"])
     here = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion").predict(rows)
     pd.testing.assert_frame_equal(served, here, check_dtype=False)
+    # What it carried: the served package whole, under its own name, beside its entry; nothing named `training`.
+    model = Path(mlflow.artifacts.download_artifacts(f"models:/{pipeline.model_name}@champion", dst_path=tmp_path))
+    assert sorted(p.name for p in (model / "code").iterdir()) == ["entry.py", "keras_mlops_serving"]
+    assert sorted(p.name for p in (model / "code" / "keras_mlops_serving").glob("*.py")) == sorted(
+        p.name for p in (Path(training.serving.__file__).parent).glob("*.py"))
 
 
 def test_the_champion_serves_with_mlflow_models_serve(env, processes):
@@ -252,7 +263,7 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
         return found
 
     # The thread named "better" brings the better model.
-    monkeypatch.setattr(training.tracking.promotion, "evaluate_predictions", candidate_better_by(0.01, "better"))
+    monkeypatch.setattr(training.tracking.registration, "evaluate_predictions", candidate_better_by(0.01, "better"))
     monkeypatch.setattr(Registry, "version_by_alias", slow_read)
     results, errors = {}, []
 
@@ -288,7 +299,7 @@ def test_two_promotions_at_once_are_serialized_and_the_better_model_ends_champio
 
 def test_a_promotion_that_died_after_registering_is_not_registered_again(env, model_name, monkeypatch):
     from flows.tasks import connect
-    from training.tracking.promotion import finished_promotion
+    from training.tracking.registration import finished_promotion
 
     pipeline, _, _ = env
     tracker = connect(PipelineConfig(experiment="pipeline-test", tracking_uri=pipeline.uri))
@@ -297,7 +308,7 @@ def test_a_promotion_that_died_after_registering_is_not_registered_again(env, mo
     # A retry of the pipeline run reuses what its finished promotion run recorded.
     assert finished_promotion(tracker, run_id, model_name) == promoted
     # As if the attempt died between registering and finishing its promotion run: the version is found.
-    monkeypatch.setattr(training.tracking.promotion, "finished_child", lambda *args: None)
+    monkeypatch.setattr(training.tracking.registration, "finished_child", lambda *args: None)
     found = finished_promotion(tracker, run_id, model_name)
     assert (found.version, found.alias, found.candidate_run_id) == ("1", "champion", promoted.candidate_run_id)
     assert found.test_score == pytest.approx(promoted.test_score)

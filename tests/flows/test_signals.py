@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.support import group_alive
-from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS
+from training.runtime.ownership import OWNER_FLOW_RUN, OWNER_PROCESS
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import sys
 from prefect.exceptions import TerminationSignal
 from prefect.utilities.engine import capture_sigterm
 
-from training import interruption
+from training.runtime import interruption
 
 signal.signal(signal.SIGTERM, lambda *args: (print("handed on", flush=True), sys.exit(3)))
 

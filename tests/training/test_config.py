@@ -67,7 +67,7 @@ def test_a_password_in_the_tracking_uri_is_not_recorded():
 
 
 def test_where_candidates_train_is_not_another_config_for_a_nightly_run():
-    from training.versioning import config_hash
+    from training.runtime.versioning import config_hash
 
     base = PipelineConfig().recorded(mode="json")
     on_dask = PipelineConfig(task_runner="dask", dask_address="tcp://10.0.0.5:8786", max_parallel=2).recorded("json")

@@ -1,8 +1,8 @@
 import keras_tuner as kt
 import pytest
 
-from training.model import build_model
-from training.spec import ModelSpec
+from training.model.build import build_model
+from training.model.spec import ModelSpec
 from tuning.space import spec_from_hp
 
 BASE = ModelSpec(units=(256, 128, 64), dropout=0.2, batchnorm=True, optimizer="rmsprop", learning_rate=3e-4,

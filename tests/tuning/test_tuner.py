@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from training.config import Selection
-from training.data import validate_table
-from training.spec import ModelSpec
-from training.split import make_split
+from training.data.split import make_split
+from training.data.tables import validate_table
+from training.model.spec import ModelSpec
 from training.tracking import candidates as candidates_module
 from training.tracking.runs import Tracker
 from tuning.tuner import Budget, run_search

@@ -1,5 +1,5 @@
 """Everything this project keeps in MLflow, and the only package that imports MLflow (the served pyfunc's own
-module, training.serving_model, aside). Flows and the tuner call it; pure training modules never do.
+module, training.serving.pyfunc, aside). Flows and the tuner call it; pure training modules never do.
 
 The run tree is pipeline run -> one stage run per stage -> one candidate run per variant or trial.
 
@@ -10,9 +10,9 @@ The run tree is pipeline run -> one stage run per stage -> one candidate run per
 - candidates: train and record a candidate or tuner trial, the one way a network is trained;
 - models: the logged Keras network and the registered pyfunc, and loading them;
 - queries: reading the tree back (stages, candidates, earlier pipeline runs);
-- resume: which pipeline run to continue, refused with the reason (the policy is training.resume);
-- stale: closing runs whose owner died (judged by training.ownership);
+- resume: which pipeline run to continue, refused with the reason (the policy is training.runtime.resume_policy);
+- stale: closing runs whose owner died (judged by training.runtime.ownership);
 - registry: registered versions, aliases and their history;
-- promotion: registering a winner and gating `champion` (the decisions are training.promotion's);
+- promotion: registering a winner and gating `champion` (the decisions are training.method.gate's);
 - errors: telling a missing run or model from a store that cannot answer.
 """

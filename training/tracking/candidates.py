@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import keras
 
-from training import interruption
 from training.config import Selection
-from training.fit import FitResult, fit
-from training.spec import ModelSpec
-from training.split import Split
+from training.data.split import Split
+from training.method.fit import FitResult, fit
+from training.model.spec import ModelSpec
+from training.runtime import interruption
 from training.tracking.records import log_candidate, log_fit
 from training.tracking.runs import Tracker
 

@@ -30,8 +30,9 @@ from mlflow.models.evaluation.validation import ModelValidationFailedException
 from sklearn import metrics as sk_metrics
 
 from training.config import Gate, Selection
-from training.evaluation import PROBA_PREFIX, evaluation_metric, log_loss
-from training.plots import RENDER_LOCK
+from training.method.scoring import evaluation_metric, log_loss
+from training.report.plots import RENDER_LOCK
+from training.serving.predict import PROBA_PREFIX
 
 TARGET = "target"
 EVALUATION_PREFIX = "test_"  # these metrics are of the test split: test_accuracy_score, test_r2_score, ...
@@ -110,7 +111,7 @@ def _with_probabilities(score: Callable, n_classes: int, labels: list[str]) -> C
 
 
 def _log_loss(targets: np.ndarray, proba: np.ndarray, labels: list[str]):
-    # The project's definition (training.evaluation.log_loss), so the baselines' is the same formula.
+    # The project's definition (training.method.scoring.log_loss), so the baselines' is the same formula.
     return MetricValue(aggregate_results={"log_loss": log_loss(targets, proba, labels)})
 
 

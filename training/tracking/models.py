@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import warnings
 from importlib import metadata
@@ -17,23 +18,19 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
-from training.data import DataError
-from training.families import loaded_source, split_reference, user_module_name
-from training.images import IMAGE_COLUMN, ImagePreprocessor
-from training.predict import as_numbers, predict_frame
-from training.preprocessing import Preprocessor
+import training.serving as serving
+from training.model.families import loaded_source, split_reference, user_module_name
+from training.serving.errors import DataError
+from training.serving.images import IMAGE_COLUMN, ImagePreprocessor
+from training.serving.predict import as_numbers, predict_frame
+from training.serving.preprocessing import Preprocessor
 from training.tracking.runs import Tracker
 
 # Packages a served model needs; given explicitly because inferring them re-imports TensorFlow in a
 # subprocess and costs 6-9 s per logged model with MLflow 3.17; explicit ones cost ~0.1 s.
 MODEL_REQUIREMENTS = ("tensorflow", "keras", "numpy", "pandas")
-# The modules of `training` the served model runs (training.serving_model and what it imports), carried with the
-# model as its code, so that it loads where nothing but its requirements is installed: no checkout, no pipeline.
-# tests/training/test_predict.py checks that they suffice on their own. noise.py (numpy only) holds the per-row
-# losses evaluation.py scores with.
-SERVED_MODULES = ("__init__.py", "runtime.py", "data_error.py", "evaluation.py", "noise.py", "predict.py",
-                  "preprocessing.py", "images.py")
-TRAINING_PACKAGE = Path(__file__).resolve().parents[1]
+# The package every registered model carries whole, under its own name (training.serving).
+SERVING_PACKAGE = Path(serving.__file__).resolve().parent
 
 
 def model_requirements() -> list[str]:
@@ -60,18 +57,17 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
     few of `raw_rows` as its input example; returns its URI. `user_model`: a user's build function
     (path/to/file.py:function); its file, as it was imported for training, is carried as code and imported before
     the network loads, so the custom layers it registers are found."""
-    import training.serving_model as serving
-
     example = input_example(raw_rows, preprocessor)
     with warnings.catch_warnings():  # of the outputs: integer class labels, never missing
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
         outputs = infer_signature(example, predict_frame(network, preprocessor, example)).outputs
     signature = ModelSignature(inputs=input_schema(preprocessor), outputs=outputs)
+    carried_name()
     with tempfile.TemporaryDirectory() as folder, tracker.active(run_id):
         network_path = Path(folder) / "network.keras"
         network.save(network_path)
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
-        code, modules = [str(served_code(Path(folder)))], []
+        code, modules = [str(carried_package(Path(folder)))], []
         if user_model is not None:
             modules.append(user_module_name(split_reference(user_model)[0]))
             carried = Path(folder) / "code" / f"{modules[0]}.py"
@@ -80,7 +76,7 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         # The example is written as input_example.json and serving_input_example.json (a request body that
         # `mlflow models predict -i` and `validate_serving_input` take); MLflow checks it against the signature.
         info = mlflow.pyfunc.log_model(
-            name="serving_model", python_model=serving.__file__, code_paths=code,
+            name="serving_model", python_model=str(SERVING_PACKAGE / "entry.py"), code_paths=code,
             model_config={"user_modules": modules},
             artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
             signature=signature, input_example=example, pip_requirements=model_requirements())
@@ -123,13 +119,22 @@ def declared_numeric(model) -> list[str]:
                                                           DataType.integer)]
 
 
-def served_code(folder: Path) -> Path:
-    """A `training` package of only the SERVED_MODULES, made in `folder`, for the model's code_paths."""
-    package = folder / "code" / "training"
-    package.mkdir(parents=True)
-    for name in SERVED_MODULES:
-        shutil.copyfile(TRAINING_PACKAGE / name, package / name)
-    return package
+def carried_package(folder: Path) -> Path:
+    """A copy of training.serving named as the model carries it, made in `folder`, for the model's code_paths
+    (MLflow copies a folder into the model's `code/` under its own name, which is on sys.path at load)."""
+    return Path(shutil.copytree(SERVING_PACKAGE, folder / "code" / serving.CARRIED_NAME,
+                                ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def carried_name() -> None:
+    """Make the carried name answer with training.serving in this process: the model's entry imports
+    `keras_mlops_serving.pyfunc` when MLflow logs it (it runs the entry to check the input example) and when
+    this process loads a model, and that must be this checkout's code, one set of classes, not a second copy
+    from a model's folder. Elsewhere, in a clean environment, the name finds the copy the model carries."""
+    import training.serving.pyfunc as pyfunc
+
+    sys.modules.setdefault(serving.CARRIED_NAME, serving)
+    sys.modules.setdefault(f"{serving.CARRIED_NAME}.pyfunc", pyfunc)
 
 
 def load_network(model_uri: str) -> keras.Model:
@@ -151,6 +156,7 @@ class RawRowsModel:
 
 def load_serving_model(model_uri: str) -> RawRowsModel:
     """The registered pyfunc (raw rows in, predictions out)."""
+    carried_name()
     return RawRowsModel(mlflow.pyfunc.load_model(model_uri))
 
 

@@ -3,8 +3,8 @@ earlier pipeline runs to compare with."""
 
 from __future__ import annotations
 
-from training.promotion import Candidate
-from training.selection import StageResult, stage_result_from_dict
+from training.method.gate import Candidate
+from training.method.selection import StageResult, stage_result_from_dict
 from training.tracking.runs import Tracker
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training import plots
 from training.config import PipelineConfig, Selection
-from training.fit import FitResult
-from training.selection import StageResult, comparison_table, pipeline_story, stage_result_to_dict, verdict
-from training.split import Split
+from training.data.split import Split
+from training.method.fit import FitResult
+from training.method.selection import StageResult, comparison_table, pipeline_story, stage_result_to_dict, verdict
+from training.report import plots
 from training.tracking.models import log_keras_model
 from training.tracking.runs import Tracker
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from training.promotion import CHAMPION
+from training.method.gate import CHAMPION
 from training.tracking.errors import none_if_missing
 
 HISTORY_PREFIX = "history."

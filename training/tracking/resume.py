@@ -1,12 +1,12 @@
 """Resuming a pipeline run: find the one to continue, read what it recorded, refuse with the reason when the
-policy (training.resume) says its stages cannot be reused."""
+policy (training.runtime.resume_policy) says its stages cannot be reused."""
 
 from __future__ import annotations
 
 from mlflow import MlflowClient
 
 from training.config import ConfigError
-from training.resume import RecordedPipeline, choose_resume, why_not_resumable, why_not_same_config
+from training.runtime.resume_policy import RecordedPipeline, choose_resume, why_not_resumable, why_not_same_config
 from training.tracking.errors import none_if_missing
 from training.tracking.runs import Tracker, load_json
 
@@ -52,7 +52,7 @@ def unfinished_pipeline_of(tracker: Tracker, flow_run_id: str | None) -> str | N
 
 def pipeline_to_resume(tracker: Tracker, explicit: str | None, flow_run_id: str | None, config: dict,
                        versions: dict[str, str]) -> str | None:
-    """The pipeline run to continue (training.resume.choose_resume decides): the one named, else the one an
-    earlier attempt of this flow run left unfinished; else None (a new run)."""
+    """The pipeline run to continue (training.runtime.resume_policy.choose_resume decides): the one named, else
+    the one an earlier attempt of this flow run left unfinished; else None (a new run)."""
     retried = None if explicit else unfinished_pipeline_of(tracker, flow_run_id)
     return choose_resume(explicit, retried, lambda run_id: why_not_resumable_run(tracker, run_id, config, versions))

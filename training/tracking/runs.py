@@ -22,10 +22,11 @@ from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, Ru
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from training import interruption, plots
 from training.config import redact_uri
-from training.markdown import markdown_table
-from training.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
+from training.report import plots
+from training.report.markdown import markdown_table
+from training.runtime import interruption
+from training.runtime.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.tracking.epoch_logger import EpochLogger
 from training.tracking.uris import is_remote, local_artifact_root, slug
 
@@ -54,7 +55,7 @@ class Tracker:
         return (_reconnect, (self.tracking_uri, self.experiment_name, self.flow_run_id))
 
     def owner_tags(self) -> dict[str, str]:
-        """Who owns a run while it is RUNNING (training.ownership): judged later if it never ends."""
+        """Who owns a run while it is RUNNING (training.runtime.ownership): judged later if it never ends."""
         tags = {OWNER_PROCESS: this_process()}
         if self.flow_run_id:
             tags[OWNER_FLOW_RUN] = self.flow_run_id

@@ -1,12 +1,12 @@
 """Runs whose owner died: a SIGKILLed flow process or a crashed flow run leaves its runs RUNNING forever.
-The next pipeline closes those whose owner is certainly gone (judged by training.ownership)."""
+The next pipeline closes those whose owner is certainly gone (judged by training.runtime.ownership)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from training.ownership import machine, owner_gone
-from training.progress import say
+from training.runtime.ownership import machine, owner_gone
+from training.runtime.progress import say
 from training.tracking.runs import KILLED, Tracker
 
 

@@ -1,0 +1,1 @@
+"""Running it as a team: servers, ports, credentials, users, deploy settings, notices. Not flows."""

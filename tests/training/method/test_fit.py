@@ -1,0 +1,83 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.config import Selection
+from training.data.split import make_split
+from training.data.tables import validate_table
+from training.method.fit import fit
+from training.model.spec import ModelSpec
+
+ACC = Selection("val_accuracy", "max")
+
+
+def small_split(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(120, 4))
+    frame = pd.DataFrame(x, columns=list("abcd"))
+    frame["y"] = (x[:, 0] + x[:, 1] > 0).astype(int)
+    dataset = validate_table(frame, "y", "classification", "inline", "inline")
+    return make_split(dataset, (0.64, 0.16, 0.2), seed=seed)
+
+
+def test_fit_records_one_point_per_epoch_and_the_learning_rate():
+    split = small_split()
+    spec = ModelSpec(units=(8,), epochs=4, batch_size=16, schedule="step", decay_rate=0.5, decay_every=2,
+                     learning_rate=0.01)
+    result = fit(spec, split, ACC, seed=1)
+    assert {k: len(v) for k, v in result.history.items()} == {
+        "loss": 4, "accuracy": 4, "val_loss": 4, "val_accuracy": 4, "learning_rate": 4}
+    assert result.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.005, 0.005])
+    assert result.score == result.val_scores["val_accuracy"]
+    assert result.param_count == 4 * 8 + 8 + 8 * 2 + 2
+    assert result.fit_seconds > 0
+
+
+def test_same_seed_same_result():
+    split = small_split()
+    spec = ModelSpec(units=(8,), epochs=2, batch_size=16)
+    first, again = fit(spec, split, ACC, seed=5), fit(spec, split, ACC, seed=5)
+    assert first.history == again.history
+
+
+LOSS = Selection("val_loss", "min")
+
+
+def noise_split():
+    """Labels that are pure noise: a wide network memorises the training rows and its validation loss rises
+    after the first epochs, so the best epoch is early and the last one is worse."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(150, 8)), columns=list("abcdefgh"))
+    frame["y"] = rng.integers(0, 2, 150)
+    return make_split(validate_table(frame, "y", "classification", "inline", "inline"), (0.64, 0.16, 0.2), seed=0)
+
+
+OVERFITTING = ModelSpec(units=(128, 128), epochs=12, batch_size=16, learning_rate=0.02, patience=2)
+
+
+def test_without_callbacks_the_last_epoch_is_kept():
+    result = fit(OVERFITTING, noise_split(), LOSS, seed=2)
+    val_loss = result.history["val_loss"]
+    assert result.epochs_run == 12
+    assert min(val_loss) < val_loss[-1]  # the setup overfits: the last epoch is not the best
+    assert result.score == pytest.approx(val_loss[-1], rel=1e-4)
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it():
+    result = fit(replace(OVERFITTING, early_stopping=True), noise_split(), LOSS, seed=2)
+    val_loss = result.history["val_loss"]
+    best = val_loss.index(min(val_loss)) + 1
+    assert result.epochs_run == best + OVERFITTING.patience < OVERFITTING.epochs
+    assert min(val_loss) < val_loss[-1]
+    assert result.score == pytest.approx(min(val_loss), rel=1e-4)
+
+
+def test_checkpoint_trains_every_epoch_and_ends_with_the_best_weights(tmp_path):
+    result = fit(replace(OVERFITTING, checkpoint_best=True), noise_split(), LOSS, seed=2, workdir=tmp_path)
+    val_loss = result.history["val_loss"]
+    assert result.epochs_run == OVERFITTING.epochs
+    assert min(val_loss) < val_loss[-1]
+    assert result.score == pytest.approx(min(val_loss), rel=1e-4)
+    assert list(tmp_path.iterdir()) == []  # the checkpoint lived in a scratch folder, removed after the fit

@@ -1,0 +1,1 @@
+"""Reading data where it lives, checking it, and splitting it for training."""

@@ -1,0 +1,1 @@
+"""The network as data (spec, families) and building it in Keras."""
