@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from prefect import flow
 from prefect.runtime import flow_run
-from pydantic import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 from flows.executors import candidate_cluster
+from flows.parameters import takes_config
 from flows.promotion import promotion_stage
 from flows.stages import (
     baseline_stage,
@@ -22,21 +22,7 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import connect, flow_run_ended, prepare_data, prepare_devices
-from training.config import (
-    DaskAddress,
-    Direction,
-    Fraction,
-    MixedPrecision,
-    ModelName,
-    PipelineConfig,
-    ProfileName,
-    Share,
-    StrategyName,
-    TaskName,
-    TaskRunnerName,
-    TunerName,
-    ValidationMetric,
-)
+from training.config import PipelineConfig
 from training.method.gate import PromotionResult
 from training.method.selection import StageResult
 from training.method.strategy import search_scale
@@ -54,9 +40,6 @@ from training.tracking.registration import finished_promotion
 from training.tracking.resume import pipeline_to_resume
 from training.tracking.stale import close_stale_runs
 
-# The flow's parameters are the config's fields, with the config's defaults (one source of truth).
-D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
-
 
 @dataclass
 class PipelineResult:
@@ -71,53 +54,18 @@ class PipelineResult:
     unchanged_since: str | None = None  # set when nothing was trained: the finished run this one repeats
 
 
+RESUME = (str | None, None, "An unfinished pipeline run (its MLflow run id) to continue: its finished stages are "
+                           "reused, the one that failed is done again.")
+
+
 @flow(name="training-pipeline")
-def training_pipeline(
-    data: str = D["data"],
-    target: str | None = D["target"],
-    model: ModelName | None = D["model"],
-    image_size: list[PositiveInt] | None = D["image_size"],
-    image_memory_mb: NonNegativeFloat = D["image_memory_mb"],
-    task: TaskName = D["task"],
-    profile: ProfileName = D["profile"],
-    seed: NonNegativeInt = D["seed"],
-    strategy: StrategyName = D["strategy"],
-    epochs: PositiveInt | None = D["epochs"],
-    batch_size: PositiveInt | None = D["batch_size"],
-    metric: ValidationMetric | None = D["metric"],
-    direction: Direction | None = D["direction"],
-    train_fraction: Fraction = D["train_fraction"],
-    val_fraction: Fraction = D["val_fraction"],
-    test_fraction: Fraction = D["test_fraction"],
-    experiment: str = D["experiment"],
-    model_name: str = D["model_name"],
-    tracking_uri: str | None = D["tracking_uri"],
-    capacity_units: list[list[PositiveInt]] | None = D["capacity_units"],
-    dropout_rates: list[float] | None = D["dropout_rates"],
-    l2_factors: list[float] | None = D["l2_factors"],
-    schedule_variants: list[str] | None = D["schedule_variants"],
-    max_parallel: PositiveInt = D["max_parallel"],
-    task_runner: TaskRunnerName = D["task_runner"],
-    dask_address: DaskAddress | None = D["dask_address"],
-    dask_workers: PositiveInt = D["dask_workers"],
-    tuner_workers: NonNegativeInt = D["tuner_workers"],
-    tuner: TunerName = D["tuner"],
-    max_trials: PositiveInt | None = D["max_trials"],
-    tuning_max_epochs: PositiveInt | None = D["tuning_max_epochs"],
-    work_dir: str | None = D["work_dir"],
-    mixed_precision: MixedPrecision = D["mixed_precision"],
-    deterministic: bool = D["deterministic"],
-    force: bool = D["force"],
-    min_improvement: NonNegativeFloat = D["min_improvement"],
-    min_relative_improvement: Share = D["min_relative_improvement"],
-    resume: str | None = None,
-) -> PipelineResult:
+@takes_config(after={"resume": RESUME})
+def training_pipeline(config: PipelineConfig, resume: str | None = None) -> PipelineResult:
     """Run every stage on one split, each stage starting from the previous stage's winner.
 
-    `resume` names an unfinished pipeline run to continue: its finished stages are reused, the one that
-    failed is done again. A retry of the same Prefect flow run resumes its own pipeline run by itself.
+    Its parameters are the config's fields (flows.parameters), and `resume`. A retry of the same Prefect flow run
+    resumes its own pipeline run by itself.
     """
-    config = PipelineConfig(**{k: v for k, v in locals().items() if k in D})
     started = time.perf_counter()
     device = prepare_devices(config)
     # Bad data or a metric the task does not report fails here, before any run exists: nothing half-written.

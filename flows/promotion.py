@@ -18,15 +18,22 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import get_current_settings
 
+from flows.parameters import config_fields
 from flows.tasks import connect, prepare_data
 from training.config import PipelineConfig
-from training.method.gate import PromotionResult, choose
+from training.method.baselines import DUMMY, score_baselines
+from training.method.gate import Candidate, PromotionResult, baseline_flags, choose, decide
 from training.runtime.progress import say
-from training.tracking.queries import latest_pipeline_run, pipeline_candidates
-from training.tracking.registration import promote
-
-D = {name: f.default for name, f in PipelineConfig.model_fields.items()}
-
+from training.tracking.queries import latest_pipeline_run, pipeline_candidates, split_summary
+from training.tracking.registration import (
+    compare_with_champion,
+    evaluate_winner,
+    log_baselines,
+    log_promotion,
+    model_card_of,
+    register_winner,
+)
+from training.tracking.registry import Registry
 
 PROMOTION_LOCK_TIMEOUT_S = 1800.0
 PROMOTION_LEASE_S = 60.0  # a holder that dies without releasing blocks the others this long at most
@@ -73,30 +80,58 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 @flow(name="promotion")
-def promotion_stage(pipeline_run_id: str | None = None, experiment: str = D["experiment"],
-                    tracking_uri: str | None = None, model_name: str | None = None,
-                    min_improvement: float | None = None,
-                    min_relative_improvement: float | None = None) -> PromotionResult:
-    """Register the best candidate of a pipeline run (default: the latest that trained) and gate `champion`;
-    the model name and the gate's margins default to the pipeline run's config."""
+@config_fields(("experiment", "tracking_uri"), overrides=("model_name", "min_improvement", "min_relative_improvement"))
+def promotion_stage(pipeline_run_id: str | None = None, *, experiment, tracking_uri, model_name,
+                    min_improvement, min_relative_improvement) -> PromotionResult:
+    """Register the selected candidate of a pipeline run (`pipeline_run_id`, default: the latest that trained) and
+    gate `champion`; the model name and the gate's margins default to the pipeline run's config."""
     tracker = connect(PipelineConfig(experiment=experiment, tracking_uri=tracking_uri))
     pipeline_run_id = pipeline_run_id or latest_pipeline_run(tracker)
     if not pipeline_run_id:
         raise ValueError(f"experiment {experiment!r} has no finished pipeline run to promote from")
-    config = PipelineConfig(**tracker.load_json(pipeline_run_id, "config.json"))
     overrides = {"model_name": model_name, "min_improvement": min_improvement,
                  "min_relative_improvement": min_relative_improvement}
-    config = PipelineConfig(**{**config.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+    config = PipelineConfig(**{**tracker.load_json(pipeline_run_id, "config.json"),
+                               **{k: v for k, v in overrides.items() if v is not None}})
     split = prepare_data(config).split
     selection = config.selection(split.task)
+    winner = choose_winner(tracker, pipeline_run_id, split, selection, config.strategy)
+    registry = Registry(tracker.client, config.model_name)
+    with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
+        # Everything that can fail happens before the registry is touched: nothing is half-registered.
+        scored = evaluate_winner(tracker, run_id, winner, split, selection)
+        baselines = score_baselines(split, selection, config.seed)
+        log_baselines(tracker, run_id, baselines)
+        flags = baseline_flags(scored.test_score, baselines.scores, selection)
+        # Reading the champion, deciding and moving the alias is one step: another pipeline promoting the same
+        # model waits here, then compares with whatever is champion by then.
+        with promotion_lock(config.model_name):
+            champion = compare_with_champion(tracker, run_id, registry, scored, split, selection, config.gate)
+            alias, reason = decide(scored.test_score, champion.score, selection, champion.unscorable,
+                                   baselines.scores[DUMMY], champion.gate_failure)
+            card = model_card_of(config.model_name, winner, scored, baselines, champion, selection,
+                                 f"{alias} ({reason})", split_summary(tracker, pipeline_run_id), pipeline_run_id,
+                                 flags)
+            version = register_winner(tracker, run_id, registry, winner, scored, selection, pipeline_run_id,
+                                      baselines, alias, reason, card, champion.score)
+        result = PromotionResult(
+            model_name=config.model_name, version=version, alias=alias, reason=reason,
+            test_metric=card.test_metric, test_score=scored.test_score, champion_version=champion.version,
+            champion_score=champion.score, candidate_run_id=winner.run_id, stage=winner.stage,
+            variant=winner.variant, baselines=baselines.scores, flags=flags)
+        log_promotion(tracker, run_id, result, card)
+    create_markdown_artifact(key="promotion", markdown=card.markdown(),
+                             description=f"{config.model_name} v{result.version}")
+    say(f"stage promotion finished: {config.model_name} version {result.version} is {result.alias}: {result.reason}")
+    return result
+
+
+def choose_winner(tracker, pipeline_run_id: str, split, selection, strategy: str) -> Candidate:
+    """The candidate to register: the pipeline's selected run (adaptive), else the best on this split."""
     candidates = pipeline_candidates(tracker, pipeline_run_id, selection.metric)
     selected = tracker.get_run(pipeline_run_id).data.tags.get("selected.run_id")
-    winner = choose(candidates, selection, split.fingerprint, selected, config.strategy)
+    winner = choose(candidates, selection, split.fingerprint, selected, strategy)
     how = "the pipeline's selected" if winner.run_id == selected else "best"
     say(f"stage promotion started: {len(candidates)} candidate(s); {how} {winner.stage}/{winner.variant} with "
         f"{selection.metric} {winner.score:.4f}")
-    result, card = promote(tracker, pipeline_run_id, config.model_name, winner, split, selection, promotion_lock,
-                           config.seed, config.gate)
-    create_markdown_artifact(key="promotion", markdown=card, description=f"{config.model_name} v{result.version}")
-    say(f"stage promotion finished: {config.model_name} version {result.version} is {result.alias}: {result.reason}")
-    return result
+    return winner

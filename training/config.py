@@ -142,8 +142,9 @@ class PipelineConfig(BaseModel):
                                 "change only beyond the noise margin); grid: every stage trains its fixed grid.")
     epochs: PositiveInt | None = Field(None, description="Epochs per candidate; default per profile.")
     batch_size: PositiveInt | None = Field(None, description="Batch size of every fit; default per profile.")
-    metric: str | None = Field(None, description="Selection metric, e.g. val_mae; default val_accuracy for "
-                                                 "classification, val_loss for regression.")
+    metric: ValidationMetric | None = Field(
+        None, description="Selection metric, e.g. val_mae; default val_accuracy for classification, val_loss for "
+                          "regression.")
     direction: Direction | None = Field(None, description="Whether the metric is better higher (max) or lower "
                                                           "(min); default follows the metric.")
     experiment: str = Field("keras-mlops", min_length=1, description="MLflow experiment name.",
@@ -202,10 +203,10 @@ class PipelineConfig(BaseModel):
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
                                                    "checkout.", json_schema_extra={"metavar": "PATH"})
 
-    @field_validator("metric")
+    @field_validator("metric", mode="before")  # before the pattern's own check, which says less
     @classmethod
     def _metric_is_validation(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("val_"):
+        if isinstance(value, str) and not value.startswith("val_"):
             raise ValueError(f"metric {value!r} must be a validation metric such as 'val_accuracy' or 'val_loss'")
         return value
 

@@ -40,7 +40,8 @@ REGULARIZATION = {
 # noise (diabetes: 282 train rows, every network worse than ridge regression on the test rows); weight decay is
 # the course's first answer, and the one that brings it level with a linear model and past it.
 WEIGHT_DECAY = {
-    "quick": [],  # smoke runs: the path is the same as dropout's, and tests/training/model/test_build.py checks the layers
+    # smoke runs: the path is the same as dropout's, and tests/training/model/test_build.py checks the layers
+    "quick": [],
     "standard": [1e-3, 1e-2, 3e-2],
     "full": [1e-4, 1e-3, 1e-2, 3e-2],
 }

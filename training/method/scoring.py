@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from training.data.split import Split
 from training.method.noise import cross_entropy, row_scores
 from training.serving.predict import PROBA_PREFIX
 
@@ -44,3 +45,14 @@ def score_predictions(predictions: pd.DataFrame, truth: pd.Series, task: str, me
         return float(np.mean(row_scores(metric, task, truth.to_numpy(dtype="float64"),
                                         predictions["prediction"].to_numpy(dtype="float64"))))
     raise ValueError(f"no test score for metric {metric!r} and task {task!r}")
+
+
+def predict_test_rows(model, split: Split) -> pd.DataFrame:
+    """A served model's predictions of the raw test rows (anything with `predict(frame)`), a chunk at a time:
+    images are read from disk as they are scored."""
+    return pd.concat([model.predict(chunk) for chunk in split.test_inputs()], ignore_index=True)
+
+
+def expected_outputs(split: Split) -> list[str]:
+    """The columns a model of today's task and classes answers with: `prediction`, and `proba_<class>` each."""
+    return ["prediction", *(f"{PROBA_PREFIX}{c}" for c in split.preprocessor.classes)]

@@ -1,34 +1,70 @@
-"""The model card of a registered version, in Markdown. Pure."""
+"""The model card of a registered version, in Markdown, from one typed record. Pure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 
-def model_card(*, name: str, stage: str, variant: str, spec_params: dict[str, str], metric: str, val_score: float,
-               test_metric: str, test_score: float, param_count: int, diagnosis: dict[str, str], data: dict,
-               pipeline_run_id: str, candidate_run_id: str, champion: dict | None, decision: str,
-               baselines: dict[str, float] | None = None, baseline_models: dict[str, str] | None = None,
-               flags: list[str] | None = None, evaluation: dict[str, float] | None = None) -> str:
-    rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(spec_params.items()))
-    balance = data.get("class_balance") or {}
+
+@dataclass(frozen=True)
+class ChampionBefore:
+    """The champion a new version was compared with, on the same test rows."""
+
+    version: str
+    test_score: float
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a registered version says of itself: what it is, how it scored beside its baselines and the champion,
+    the data it was made from, its network and diagnosis, and where it came from."""
+
+    name: str  # the registered model
+    stage: str
+    variant: str
+    decision: str  # "champion (first registered model)"
+    metric: str  # the selection metric, e.g. val_accuracy
+    val_score: float
+    test_metric: str  # its test twin, e.g. test_accuracy
+    test_score: float
+    param_count: int
+    spec_params: dict[str, str]  # the candidate run's params: every field of its spec
+    diagnosis: dict[str, str]  # the candidate run's `diagnosis.*` tags
+    data: dict  # what the split recorded: dataset, source, task, fingerprint, rows, class balance
+    pipeline_run_id: str
+    candidate_run_id: str
+    champion: ChampionBefore | None = None
+    evaluation: dict[str, float] = field(default_factory=dict)  # MLflow's headline test metrics
+    baselines: dict[str, float] = field(default_factory=dict)  # baseline name -> its test score
+    baseline_models: dict[str, str] = field(default_factory=dict)  # baseline name -> what it is
+    flags: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        return model_card(self)
+
+
+def model_card(card: ModelCard) -> str:
+    rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(card.spec_params.items()))
+    balance = card.data.get("class_balance") or {}
     balance_text = "\n".join(f"- {split}: {counts}" for split, counts in balance.items()) or "- (regression)"
-    if champion:
-        comparison = (f"It was compared with the champion, version {champion['version']}, on the same test rows: "
-                      f"{test_metric} {test_score:.4f} against {champion['test_score']:.4f}.")
+    if card.champion:
+        comparison = (f"It was compared with the champion, version {card.champion.version}, on the same test rows: "
+                      f"{card.test_metric} {card.test_score:.4f} against {card.champion.test_score:.4f}.")
     else:
         comparison = "There was no champion before it."
-    baseline_rows = "\n".join(f"| {name}: {(baseline_models or {}).get(name, '')} | {score:.4f} |"
-                               for name, score in (baselines or {}).items())
-    flag_text = "".join(f"\n\n**Flag:** {flag}." for flag in flags or [])
-    evaluation_rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in (evaluation or {}).items())
-    return f"""# {name}: {stage}/{variant}
+    baseline_rows = "\n".join(f"| {name}: {card.baseline_models.get(name, '')} | {score:.4f} |"
+                              for name, score in card.baselines.items())
+    flag_text = "".join(f"\n\n**Flag:** {flag}." for flag in card.flags)
+    evaluation_rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in card.evaluation.items())
+    data, diagnosis = card.data, card.diagnosis
+    return f"""# {card.name}: {card.stage}/{card.variant}
 
-**Decision:** {decision}. {comparison}
+**Decision:** {card.decision}. {comparison}
 
 ## Scores
 | split | metric | value |
 | --- | --- | --- |
-| validation (selection) | {metric} | {val_score:.4f} |
-| test (once, after selection) | {test_metric} | {test_score:.4f} |
+| validation (selection) | {card.metric} | {card.val_score:.4f} |
+| test (once, after selection) | {card.test_metric} | {card.test_score:.4f} |
 
 ## Evaluation on the test split
 By `mlflow.models.evaluate`; every metric, the plots (confusion matrix, ROC and precision-recall curves, or
@@ -41,9 +77,9 @@ residuals) and the evaluation table are on the promotion run.
 ## Baselines
 Fitted on the same train rows, scored on the same test rows: is the network worth having?
 
-| model | {test_metric} |
+| model | {card.test_metric} |
 | --- | --- |
-| this network | {test_score:.4f} |
+| this network | {card.test_score:.4f} |
 {baseline_rows}{flag_text}
 
 ## Data
@@ -54,7 +90,7 @@ Fitted on the same train rows, scored on the same test rows: is the network wort
 {balance_text}
 
 ## Network and training
-{param_count:,} parameters. Spec:
+{card.param_count:,} parameters. Spec:
 
 | field | value |
 | --- | --- |
@@ -64,9 +100,9 @@ Fitted on the same train rows, scored on the same test rows: is the network wort
 - regime: **{diagnosis.get('diagnosis.regime')}**, best epoch {diagnosis.get('diagnosis.best_epoch')}
 - {diagnosis.get('diagnosis.advice')}
 
-Learning curves: `plots/learning_curves.png` of candidate run `{candidate_run_id}`.
+Learning curves: `plots/learning_curves.png` of candidate run `{card.candidate_run_id}`.
 
 ## Lineage
-- pipeline run: `{pipeline_run_id}`
-- candidate run: `{candidate_run_id}` (stage `{stage}`, variant `{variant}`)
+- pipeline run: `{card.pipeline_run_id}`
+- candidate run: `{card.candidate_run_id}` (stage `{card.stage}`, variant `{card.variant}`)
 """

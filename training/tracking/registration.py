@@ -1,120 +1,92 @@
-"""The MLflow side of a promotion: the winner becomes a served pyfunc, is scored on the test rows through that
-very artifact, and is registered with its card, tags and alias. The decisions are training.method.gate's."""
+"""The MLflow steps of a promotion, one function each; the promotion flow (flows/promotion.py) calls them in order:
+
+1. `evaluate_winner`: the winner becomes the served pyfunc, and MLflow evaluates that very artifact on the test
+   rows (what is registered is what was scored);
+2. `compare_with_champion`: MLflow evaluates the champion on the same rows, in a child run, and validates the
+   winner's evaluation against it with the gate's margins (or says why the champion cannot score today's rows);
+3. `register_winner`: the version is created with its tags and card, and given its alias.
+
+What is decided between them is not here: the baselines are training.method.baselines', the decision
+training.method.gate's, the card training.report.model_card's.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
-import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from training.config import Gate, Selection
 from training.data.split import Split
-from training.data.tables import DataError
-from training.method.baselines import DUMMY, score_baselines
+from training.method.baselines import BaselineScores
 from training.method.gate import (
     CHAMPION,
     Candidate,
     PromotionResult,
-    baseline_flags,
-    decide,
     evaluation_tags,
     headline_metrics,
     metric_on_test,
     result_from_version,
     version_tags,
 )
-from training.method.scoring import evaluation_metric
+from training.method.scoring import evaluation_metric, expected_outputs, predict_test_rows
 from training.model.families import family, is_user_function
-from training.report.model_card import model_card
+from training.report.model_card import ChampionBefore, ModelCard
 from training.report.plots import sample_images
-from training.serving.predict import PROBA_PREFIX
+from training.serving.errors import DataError
 from training.tracking.evaluation import EVALUATION_PREFIX, EvaluationResult, evaluate_predictions, gate_failure
 from training.tracking.models import load_network, load_serving_model, log_serving_model, logged_model_id
-from training.tracking.queries import finished_child, split_summary
+from training.tracking.queries import finished_child
 from training.tracking.registry import Registry
 from training.tracking.runs import Tracker
 
-NO_MARGIN = Gate()  # better than the champion by any amount
-# One promotion of a registered model at a time: the orchestrator's lock, taken by model name.
-PromotionLock = Callable[[str], contextlib.AbstractContextManager]
+
+@dataclass(frozen=True)
+class WinnerEvaluation:
+    """The winner as it will be registered, and how MLflow scored it on the test rows."""
+
+    serving_uri: str  # the served pyfunc logged in the promotion run
+    evaluation: EvaluationResult
+    test_score: float  # the selection metric's test twin, by MLflow's evaluation
+    spec_params: dict[str, str]  # the candidate run's params (its spec)
+    candidate_tags: dict[str, str]  # the candidate run's tags (its diagnosis among them)
 
 
-def promote(tracker: Tracker, pipeline_run_id: str, model_name: str, winner: Candidate, split: Split,
-            selection: Selection, lock: PromotionLock, seed: int,
-            gate: Gate = NO_MARGIN) -> tuple[PromotionResult, str]:
-    """Register `winner` in a promotion run under the pipeline run and gate `champion`: MLflow evaluates it and
-    the champion on the test rows and validates one against the other with `gate`'s margins, beside the dummy
-    and linear baselines fitted on the same split (with `seed`); returns the result and the model card."""
-    registry = Registry(tracker.client, model_name)
-    test_metric = metric_on_test(selection.metric)
-    scored_by = EVALUATION_PREFIX + evaluation_metric(split.task, selection.metric)  # e.g. test_accuracy_score
+@dataclass(frozen=True)
+class ChampionComparison:
+    """The champion on today's test rows: its score and MLflow's verdict on the winner against it, or why it
+    cannot score them (another schema or task under the same model name); all None when there is no champion."""
+
+    version: str | None = None
+    score: float | None = None
+    gate_failure: str | None = None  # MLflow's reason when the winner does not pass the gate
+    unscorable: str | None = None
+
+
+def scored_by(task: str, selection: Selection) -> str:
+    """The name of the selection metric's test twin in MLflow's evaluation: test_accuracy_score, ..."""
+    return EVALUATION_PREFIX + evaluation_metric(task, selection.metric)
+
+
+def evaluate_winner(tracker: Tracker, run_id: str, winner: Candidate, split: Split,
+                    selection: Selection) -> WinnerEvaluation:
+    """Log `winner` in the promotion run `run_id` as the served pyfunc (network + preprocessing) and let MLflow
+    evaluate it on the raw test rows, through the very artifact that will be registered."""
+    source = tracker.get_run(winner.run_id)
+    user_model = user_build_function(source.data.params.get("family", "mlp"))
+    network = load_network(winner.model_uri)
     # The served model's input example: from the whole table (a few complete rows), or the first test images.
     raw_example = next(split.test_inputs(rows=5 if split.is_images else len(split.test_frame)))
-    truth = split.test_truth
-    classes = split.preprocessor.classes
-    with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
-        # Everything that can fail happens before the registry is touched: nothing is half-registered.
-        source = tracker.get_run(winner.run_id)
-        user_model = user_build_function(source.data.params.get("family", "mlp"))
-        network = load_network(winner.model_uri)
-        serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model)
-        # Evaluated through the very artifact that is registered, on raw rows, like the champion below.
-        predicted = predict_test_rows(load_serving_model(serving_uri), split)
-        with tracker.active(run_id):
-            evaluation = evaluate_predictions(predicted, truth, split.task, classes,
-                                              model_id=logged_model_id(serving_uri))
-        if split.is_images:
-            tracker.log_figure(run_id, sample_images(split.sample_pixels(16), truth.tolist(),
-                                                     predicted["prediction"].tolist()), "evaluation/sample_images.png")
-        test_score = float(evaluation.metrics[scored_by])
-        baselines = score_baselines(split, selection, seed)
-        flags = baseline_flags(test_score, baselines.scores, selection)
-        tracker.log_metrics(run_id, {f"{name}_{test_metric}": score for name, score in baselines.scores.items()})
-        tracker.log_params(run_id, {f"baseline.{name}": model for name, model in baselines.descriptions.items()})
-        # Reading the champion, deciding and moving the alias is one step: another pipeline promoting the
-        # same model waits here, then compares with whatever is champion by then.
-        with lock(model_name):
-            champion = registry.version_by_alias(CHAMPION)
-            champion_score, unscorable, failure = None, None, None
-            if champion is not None:
-                champion_evaluation, unscorable = evaluate_champion(tracker, run_id, registry, champion, split,
-                                                                    truth)
-                if champion_evaluation is not None:
-                    champion_score = float(champion_evaluation.metrics[scored_by])
-                    failure = gate_failure(evaluation, champion_evaluation, split.task, selection, gate)
-            alias, reason = decide(test_score, champion_score, selection, unscorable, baselines.scores[DUMMY],
-                                   failure)
-            card = model_card(
-                name=model_name, stage=winner.stage, variant=winner.variant, spec_params=source.data.params,
-                metric=selection.metric, val_score=winner.score, test_metric=test_metric, test_score=test_score,
-                param_count=winner.param_count, diagnosis=source.data.tags,
-                data=split_summary(tracker, pipeline_run_id), pipeline_run_id=pipeline_run_id,
-                candidate_run_id=winner.run_id,
-                champion={"version": champion.version, "test_score": champion_score}
-                if champion is not None and champion_score is not None else None,
-                decision=f"{alias} ({reason})", baselines=baselines.scores,
-                baseline_models=baselines.descriptions, flags=flags,
-                evaluation=headline_metrics(evaluation.metrics))
-            tracker.log_text(run_id, card, "model_card.md")
-            version, _ = registry.promote(
-                serving_uri, run_id, {**version_tags(winner, selection, test_score, pipeline_run_id,
-                                                     source.data.tags, baselines.scores),
-                                      **evaluation_tags(evaluation.metrics, run_id)},
-                card, alias, reason,
-                details={test_metric: test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
-        result = PromotionResult(model_name=model_name, version=version, alias=alias, reason=reason,
-                                 test_metric=test_metric, test_score=test_score,
-                                 champion_version=str(champion.version) if champion is not None else None,
-                                 champion_score=champion_score, candidate_run_id=winner.run_id, stage=winner.stage,
-                                 variant=winner.variant, baselines=baselines.scores, flags=flags)
-        tracker.set_tags(run_id, {"registered.version": version, "registered.alias": alias,
-                                  "registered.reason": reason, "mlflow.note.content": card})
-        tracker.log_metrics(run_id, {test_metric: test_score})
-        tracker.log_dict(run_id, asdict(result), "promotion/result.json")  # a resumed pipeline reuses it
-    return result, card
+    serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model)
+    predicted = predict_test_rows(load_serving_model(serving_uri), split)
+    with tracker.active(run_id):
+        evaluation = evaluate_predictions(predicted, split.test_truth, split.task, split.preprocessor.classes,
+                                          model_id=logged_model_id(serving_uri))
+    if split.is_images:
+        tracker.log_figure(run_id, sample_images(split.sample_pixels(16), split.test_truth.tolist(),
+                                                 predicted["prediction"].tolist()), "evaluation/sample_images.png")
+    return WinnerEvaluation(serving_uri, evaluation, float(evaluation.metrics[scored_by(split.task, selection)]),
+                            dict(source.data.params), dict(source.data.tags))
 
 
 def user_build_function(family_name: str) -> str | None:
@@ -126,26 +98,34 @@ def user_build_function(family_name: str) -> str | None:
     return family_name
 
 
-def predict_test_rows(model, split: Split) -> pd.DataFrame:
-    """A served model's predictions of the raw test rows, a chunk at a time (images are read from disk)."""
-    return pd.concat([model.predict(chunk) for chunk in split.test_inputs()], ignore_index=True)
+def log_baselines(tracker: Tracker, run_id: str, baselines: BaselineScores) -> None:
+    """The baselines' test scores and what they are, on the promotion run."""
+    tracker.log_metrics(run_id, {f"{name}_{baselines.metric}": score for name, score in baselines.scores.items()})
+    tracker.log_params(run_id, {f"baseline.{name}": model for name, model in baselines.descriptions.items()})
 
 
-def evaluate_champion(tracker: Tracker, promotion_run_id: str, registry: Registry, champion, split: Split,
-                      truth: pd.Series) -> tuple[EvaluationResult | None, str | None]:
-    """MLflow's evaluation of the champion on today's test rows, in a child run of the promotion run (its
-    metrics and plots beside the new model's), or why it cannot score them (another schema or task)."""
+def compare_with_champion(tracker: Tracker, run_id: str, registry: Registry, winner: WinnerEvaluation, split: Split,
+                          selection: Selection, gate: Gate) -> ChampionComparison:
+    """The champion of `registry` evaluated by MLflow on today's test rows, in a child run of the promotion run
+    (its metrics beside the winner's), and MLflow's gate between the two."""
+    champion = registry.version_by_alias(CHAMPION)
+    if champion is None:
+        return ChampionComparison()
+    version = str(champion.version)
     try:
-        predictions = predict_test_rows(load_serving_model(f"models:/{registry.name}/{champion.version}"), split)
+        predictions = predict_test_rows(load_serving_model(f"models:/{registry.name}/{version}"), split)
         missing = [c for c in expected_outputs(split) if c not in predictions.columns]
         if missing:  # another task, or other classes: its predictions do not answer today's question
             raise ValueError(f"its predictions lack {missing[:5]}")
     except (DataError, ValueError, KeyError, MlflowException) as error:
-        return None, f"version {champion.version}: {why_unscorable(error)}"[:300]
-    with tracker.run("champion-evaluation", parent_id=promotion_run_id,
-                     tags={"evaluation.of": "champion", "champion.version": str(champion.version)}) as run_id, \
-            tracker.active(run_id):
-        return evaluate_predictions(predictions, truth, split.task, split.preprocessor.classes, plots=False), None
+        return ChampionComparison(version, unscorable=f"version {version}: {why_unscorable(error)}"[:300])
+    with tracker.run("champion-evaluation", parent_id=run_id,
+                     tags={"evaluation.of": "champion", "champion.version": version}) as champion_run, \
+            tracker.active(champion_run):
+        evaluation = evaluate_predictions(predictions, split.test_truth, split.task, split.preprocessor.classes,
+                                          plots=False)
+    return ChampionComparison(version, float(evaluation.metrics[scored_by(split.task, selection)]),
+                              gate_failure(winner.evaluation, evaluation, split.task, selection, gate))
 
 
 def why_unscorable(error: Exception) -> str:
@@ -156,9 +136,42 @@ def why_unscorable(error: Exception) -> str:
     return " ".join(reason.split())
 
 
-def expected_outputs(split: Split) -> list[str]:
-    """The columns a model of today's task and classes answers with: `prediction`, and `proba_<class>` each."""
-    return ["prediction", *(f"{PROBA_PREFIX}{c}" for c in split.preprocessor.classes)]
+def register_winner(tracker: Tracker, run_id: str, registry: Registry, winner: Candidate, scored: WinnerEvaluation,
+                    selection: Selection, pipeline_run_id: str, baselines: BaselineScores, alias: str, reason: str,
+                    card: ModelCard, champion_score: float | None) -> str:
+    """Register the served pyfunc as a new version with its tags and card, give it `alias` (the move recorded in
+    the registry's history), and note both on the promotion run; returns the version."""
+    test_metric = metric_on_test(selection.metric)
+    tags = {**version_tags(winner, selection, scored.test_score, pipeline_run_id, scored.candidate_tags,
+                           baselines.scores),
+            **evaluation_tags(scored.evaluation.metrics, run_id)}
+    tracker.log_text(run_id, card.markdown(), "model_card.md")
+    version, _ = registry.promote(scored.serving_uri, run_id, tags, card.markdown(), alias, reason, details={
+        test_metric: scored.test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
+    return version
+
+
+def model_card_of(model_name: str, winner: Candidate, scored: WinnerEvaluation, baselines: BaselineScores,
+                  champion: ChampionComparison, selection: Selection, decision: str, data: dict,
+                  pipeline_run_id: str, flags: list[str]) -> ModelCard:
+    """The card's record, from what the promotion's steps found."""
+    before = (ChampionBefore(champion.version, champion.score)
+              if champion.version is not None and champion.score is not None else None)
+    return ModelCard(name=model_name, stage=winner.stage, variant=winner.variant, decision=decision,
+                     metric=selection.metric, val_score=winner.score, test_metric=metric_on_test(selection.metric),
+                     test_score=scored.test_score, param_count=winner.param_count, spec_params=scored.spec_params,
+                     diagnosis=scored.candidate_tags, data=data, pipeline_run_id=pipeline_run_id,
+                     candidate_run_id=winner.run_id, champion=before,
+                     evaluation=headline_metrics(scored.evaluation.metrics), baselines=baselines.scores,
+                     baseline_models=baselines.descriptions, flags=flags)
+
+
+def log_promotion(tracker: Tracker, run_id: str, result: PromotionResult, card: ModelCard) -> None:
+    """What the promotion run says of its outcome, and the result a resumed pipeline reuses."""
+    tracker.set_tags(run_id, {"registered.version": result.version, "registered.alias": result.alias,
+                              "registered.reason": result.reason, "mlflow.note.content": card.markdown()})
+    tracker.log_metrics(run_id, {result.test_metric: result.test_score})
+    tracker.log_dict(run_id, asdict(result), "promotion/result.json")
 
 
 def finished_promotion(tracker: Tracker, pipeline_run_id: str, model_name: str) -> PromotionResult | None:

@@ -82,14 +82,3 @@ def test_the_version_links_its_evaluation_and_shows_the_headline_metrics():
     assert evaluation_tags(metrics, "run1") == {
         "evaluation.run_id": "run1", "evaluation.test_accuracy_score": 0.9, "evaluation.test_f1_score": 0.88,
         "evaluation.test_roc_auc": 0.97}
-
-
-def test_a_schema_error_is_reported_without_the_data_it_quotes():
-    from mlflow.exceptions import MlflowException
-
-    from training.tracking.registration import why_unscorable
-
-    error = MlflowException("Failed to enforce schema of data '   image\n0  iVBORw0KGgo...\n' with schema "
-                            "'['pixel_0_0': double]'. Error: Model is missing inputs ['pixel_0_0'].")
-    assert why_unscorable(error) == "Model is missing inputs ['pixel_0_0']."
-    assert why_unscorable(ValueError("its predictions lack ['proba_3']")) == "its predictions lack ['proba_3']"

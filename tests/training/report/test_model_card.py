@@ -1,6 +1,8 @@
-from training.report.model_card import model_card
+from dataclasses import replace
 
-CARD = dict(name="digits-model", stage="regularization", variant="dropout-0.2",
+from training.report.model_card import ChampionBefore, ModelCard
+
+CARD = ModelCard(name="digits-model", stage="regularization", variant="dropout-0.2",
             spec_params={"units": "128-64", "dropout": "0.2"}, metric="val_accuracy", val_score=0.97123,
             test_metric="test_accuracy", test_score=0.96512, param_count=12345,
             diagnosis={"diagnosis.regime": "good fit", "diagnosis.best_epoch": "17",
@@ -13,7 +15,7 @@ CARD = dict(name="digits-model", stage="regularization", variant="dropout-0.2",
 
 
 def test_the_card_names_scores_data_network_diagnosis_and_lineage():
-    card = model_card(**CARD)
+    card = CARD.markdown()
     assert card.startswith("# digits-model: regularization/dropout-0.2\n")
     assert "**Decision:** champion (first registered model). There was no champion before it." in card
     assert "| validation (selection) | val_accuracy | 0.9712 |" in card
@@ -27,17 +29,16 @@ def test_the_card_names_scores_data_network_diagnosis_and_lineage():
 
 
 def test_the_comparison_with_the_champion_and_a_regression_card():
-    card = model_card(**{**CARD, "champion": {"version": "3", "test_score": 0.951},
-                         "data": {**CARD["data"], "class_balance": None}})
+    card = replace(CARD, champion=ChampionBefore("3", 0.951), data={**CARD.data, "class_balance": None}).markdown()
     assert ("compared with the champion, version 3, on the same test rows: test_accuracy 0.9651 against 0.9510."
             in card)
     assert "- class balance:\n- (regression)" in card
 
 
 def test_the_card_sets_the_network_beside_its_baselines_and_flags_a_simpler_model_as_good():
-    card = model_card(**CARD, baselines={"dummy": 0.1, "linear": 0.97},
-                      baseline_models={"dummy": "DummyClassifier(prior)", "linear": "LogisticRegression"},
-                      flags=["does not beat the linear baseline on the test split (0.9651 vs 0.9700)"])
+    card = replace(CARD, baselines={"dummy": 0.1, "linear": 0.97},
+                   baseline_models={"dummy": "DummyClassifier(prior)", "linear": "LogisticRegression"},
+                   flags=["does not beat the linear baseline on the test split (0.9651 vs 0.9700)"]).markdown()
     assert ("| this network | 0.9651 |\n| dummy: DummyClassifier(prior) | 0.1000 |\n"
             "| linear: LogisticRegression | 0.9700 |") in card
     assert "**Flag:** does not beat the linear baseline on the test split (0.9651 vs 0.9700)." in card
