@@ -23,18 +23,6 @@ def test_help_explains_every_flag():
     assert [name for name, field in PipelineConfig.model_fields.items() if not field.description] == []
 
 
-def test_the_pipeline_flow_takes_every_config_field_with_its_default():
-    """`run` passes the whole config to the flow, and a deployment's parameters are the flow's signature."""
-    import inspect
-
-    from flows.pipeline import training_pipeline
-
-    parameters = inspect.signature(training_pipeline.fn).parameters
-    assert set(parameters) - {"resume"} == set(PipelineConfig.model_fields)
-    assert {name: parameters[name].default for name in PipelineConfig.model_fields} == {
-        name: field.default for name, field in PipelineConfig.model_fields.items()}
-
-
 def test_console_script_is_installed():
     import shutil
 
