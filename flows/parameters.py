@@ -94,9 +94,10 @@ def config_fields(names: Iterable[str] = (), overrides: Iterable[str] = (),
         if missing:  # loud at import, not a parameter silently missing from a deployment
             raise TypeError(f"{fn.__name__} has no parameter {missing}")
         made = {p.name: p for p in (*config_parameters(model, names), *config_parameters(model, overrides, True))}
-        parameters = [p for p in own.parameters.values() if p.name not in made] + list(made.values())
+        # Each parameter keeps its place and kind in fn's signature (callers may pass them by position).
+        parameters = [made[p.name].replace(kind=p.kind) if p.name in made else p for p in own.parameters.values()]
         fn.__signature__ = own.replace(parameters=parameters)
-        fn.__doc__ = documented(fn.__doc__, list(made.values()))
+        fn.__doc__ = documented(fn.__doc__, [p for p in parameters if p.name in made])
         return fn
 
     return decorate

@@ -81,8 +81,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 @flow(name="promotion")
 @config_fields(("experiment", "tracking_uri"), overrides=("model_name", "min_improvement", "min_relative_improvement"))
-def promotion_stage(pipeline_run_id: str | None = None, *, experiment, tracking_uri, model_name,
-                    min_improvement, min_relative_improvement) -> PromotionResult:
+def promotion_stage(pipeline_run_id: str | None = None, experiment=None, tracking_uri=None, model_name=None,
+                    min_improvement=None, min_relative_improvement=None) -> PromotionResult:
     """Register the selected candidate of a pipeline run (`pipeline_run_id`, default: the latest that trained) and
     gate `champion`; the model name and the gate's margins default to the pipeline run's config."""
     tracker = connect(PipelineConfig(experiment=experiment, tracking_uri=tracking_uri))
