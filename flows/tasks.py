@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, replace
+import functools
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from uuid import UUID
 
@@ -39,48 +39,55 @@ class PreparedData:
     split: Split
 
 
-_prepared: dict[tuple, PreparedData] = {}
-_prepared_lock = threading.Lock()
+@dataclass(frozen=True)
+class DataRequest:
+    """What a split depends on, as a cache key (a file's size and mtime standing in for its contents); the config
+    it came from rides along, out of the key."""
+
+    key: tuple
+    config: PipelineConfig = field(compare=False)
+
+    @classmethod
+    def of(cls, config: PipelineConfig) -> DataRequest:
+        path = Path(config.data)
+        stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
+        size = tuple(config.image_size) if config.image_size else None  # a list: unhashable
+        return cls((config.data, stamp, config.target, config.task, config.fractions, config.seed, size,
+                    config.image_memory_mb, config.resolved_model), config)
 
 
-def _data_key(config: PipelineConfig) -> tuple:
-    """What the split depends on; a file's size and mtime stand in for its contents."""
-    path = Path(config.data)
-    stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
-    size = tuple(config.image_size) if config.image_size else None  # a list: unhashable
-    return (config.data, stamp, config.target, config.task, config.fractions, config.seed, size,
-            config.image_memory_mb, config.resolved_model)
+# One data set in memory per process: every stage of a pipeline (or a stage flow run alone) shares the split of
+# the run's data, and the next data set replaces it. Not a Prefect-persisted cache: results would be pickled to
+# disk on every call.
+@functools.lru_cache(maxsize=1)
+def prepared_data(request: DataRequest) -> PreparedData:
+    config = request.config
+    dataset = load_dataset(config.data, config.target, config.task, config.image_size)
+    split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb)
+    check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
+    return PreparedData(dataset, split)
 
 
-# Not a Prefect-persisted cache: results would be pickled to disk on every call. Within one process
-# (the pipeline, or a stage flow run alone) the split is computed once and shared by every stage.
 @task(cache_policy=NO_CACHE)
 def prepare_data(config: PipelineConfig) -> PreparedData:
     """Load, validate and split the data, and build the model once on it (once per process for the same data
     and config): a bad file or build function fails here, before any run is written."""
-    key = _data_key(config)
-    with _prepared_lock:
-        if key not in _prepared:
-            dataset = load_dataset(config.data, config.target, config.task, config.image_size)
-            split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb)
-            check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
-            _prepared.clear()  # keep one table in memory, not one per config ever seen
-            _prepared[key] = PreparedData(dataset, split)
-        return _prepared[key]
-
-
-_devices: dict[tuple, DeviceInfo] = {}
+    return prepared_data(DataRequest.of(config))
 
 
 def prepare_devices(config: PipelineConfig) -> DeviceInfo:
     """GPU memory growth, dtype policy and thread limits, once per process and before any TensorFlow op."""
-    key = (config.mixed_precision, config.max_parallel, config.deterministic)
-    if key not in _devices:
-        if limit_tensorflow_threads(config.max_parallel) is None and config.max_parallel > 1:
-            say(f"warning: TensorFlow had started before this run: its threads are not shared between the "
-                f"{config.max_parallel} parallel candidates")
-        _devices[key] = configure_devices(config.mixed_precision, config.deterministic)
-    return _devices[key]
+    return configured_devices(config.mixed_precision, config.max_parallel, config.deterministic)
+
+
+# TensorFlow's devices and threads are the process's and are set once; a setting asked for again is answered with
+# what was found the first time (a handful of settings at most: the cache is bounded by their combinations).
+@functools.cache
+def configured_devices(mixed_precision: str, max_parallel: int, deterministic: bool) -> DeviceInfo:
+    if limit_tensorflow_threads(max_parallel) is None and max_parallel > 1:
+        say(f"warning: TensorFlow had started before this run: its threads are not shared between the "
+            f"{max_parallel} parallel candidates")
+    return configure_devices(mixed_precision, deterministic)
 
 
 def connect(config: PipelineConfig) -> Tracker:

@@ -8,8 +8,7 @@ that it first remembers the stop (training.runtime.interruption); the fit path r
 
 from __future__ import annotations
 
-import prefect.utilities.engine as prefect_engine
-
+from flows.compat import replace_sigterm_bridge, sigterm_bridge
 from training.runtime import interruption
 from training.runtime.progress import say
 
@@ -18,10 +17,10 @@ def remember_sigterm() -> None:
     """Wrap Prefect's SIGTERM bridge once per process, before any flow installs it. Every flow module imports
     flows.tasks, which calls this: a flow started earlier would install the bridge unwrapped, and Prefect
     would no longer recognise its own handler in a nested flow."""
-    bridge = getattr(prefect_engine, "_prefect_sigterm_handler", None)
+    bridge = sigterm_bridge()
     if bridge is None:
         # A Prefect that names its bridge otherwise: signals work as Prefect makes them, without the catch-up
-        # (tests/flows/test_termination.py fails, which is the place to adapt this).
+        # (tests/flows/test_termination.py and tests/test_compat.py fail: flows/compat.py is the place to adapt).
         say("warning: Prefect's SIGTERM bridge was not found; a SIGTERM Python drops is not raised again")
         return
     if getattr(bridge, "remembers_stop", False):
@@ -33,6 +32,6 @@ def remember_sigterm() -> None:
         bridge(sig_num, *args)
 
     remembering_bridge.remembers_stop = True
-    # capture_sigterm reads the module's name on every flow start (to install it and to recognise it in a
+    # capture_sigterm reads the bridge by name on every flow start (to install it and to recognise it in a
     # nested flow), so replacing it here covers every flow of the process.
-    prefect_engine._prefect_sigterm_handler = remembering_bridge
+    replace_sigterm_bridge(remembering_bridge)

@@ -51,27 +51,16 @@ SHARED_UNIT, OWN_SERVERS_UNIT = "shared-pipelines", "own-servers"
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    # xdist's own `--dist loadgroup` marks do not take with pytest 9.2 (it rewrites a node id attribute that
-    # pytest no longer reads), so the units are made by a scheduler.
-    from xdist.scheduler import LoadScopeScheduling
+    from tests.compat import unit_scheduler
 
-    class SharedPipelinesTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(SHARED_PIPELINES):
-                return SHARED_UNIT
-            if nodeid.startswith(OWN_SERVERS):
-                return OWN_SERVERS_UNIT
-            return nodeid.split("::", 1)[0]
+    def unit_of(nodeid: str) -> str:
+        if nodeid.startswith(SHARED_PIPELINES):
+            return SHARED_UNIT
+        if nodeid.startswith(OWN_SERVERS):
+            return OWN_SERVERS_UNIT
+        return nodeid.split("::", 1)[0]
 
-        def _assign_work_unit(self, node) -> None:
-            # xdist orders units by their number of tests, not their time: the long units first, whatever
-            # their size, so that neither ends up as the tail of the run.
-            for unit in (*reversed(LONG_MODULES), OWN_SERVERS_UNIT, SHARED_UNIT):  # moved to the front in turn
-                if unit in self.workqueue:
-                    self.workqueue.move_to_end(unit, last=False)
-            super()._assign_work_unit(node)
-
-    return SharedPipelinesTogether(config, log)
+    return unit_scheduler(config, log, unit_of, first=(SHARED_UNIT, OWN_SERVERS_UNIT, *LONG_MODULES))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -29,9 +29,10 @@ from training.model.spec import ModelSpec
 from training.runtime.environment import thread_environment
 from training.runtime.progress import log_tail
 from training.tracking.runs import Tracker
+from tuning.compat import patient
 from tuning.tuner import Budget, SearchSummary, summarize, tracked_tuner
 
-CHIEF = "chief"
+CHIEF, WORKER = "chief", "worker"
 ORACLE_HOST = "127.0.0.1"  # the oracle serves the processes of this machine only (loopback)
 POLL_SECONDS = 0.5
 # Keras Tuner's chief re-checks whether the search is over only every 20 s; when every worker has been told to
@@ -60,17 +61,23 @@ class SearchJob:
     def tuner(self):
         """The tracked tuner on the job's project folder; its role (chief, worker, none) comes from the
         environment of the process that builds it."""
-        from keras_tuner.src.distribute import utils as roles
-
         tuner = tracked_tuner(self.kind, self.base, self.split, self.selection, self.budget, self.directory,
                               self.tracker, self.stage_run_id, self.seed, self.centred)
-        if not (roles.has_chief_oracle() and not roles.is_chief_oracle()) and (
-                self.directory / "oracle.json").exists():
+        if role() != WORKER and (self.directory / "oracle.json").exists():
             # Keras Tuner reloads the oracle only along with this role's own state file (chief.json,
             # tuner0.json), which may not exist: a search begun in one process and resumed distributed, or a
             # worker 0 that ran no trial. The oracle's state is what counts: the trials run so far.
             tuner.oracle.reload()
         return tuner
+
+
+def role(environ=os.environ) -> str | None:
+    """This process's role in a distributed search, from the variables Keras Tuner documents and reads:
+    KERASTUNER_ORACLE_IP set means a distributed search, and KERASTUNER_TUNER_ID names the chief or a worker.
+    None outside one (the flow's own process, which only reads the project back)."""
+    if "KERASTUNER_ORACLE_IP" not in environ:
+        return None
+    return CHIEF if "chief" in environ.get("KERASTUNER_TUNER_ID", "") else WORKER
 
 
 class SearchProcessError(RuntimeError):
@@ -159,16 +166,14 @@ def _wait(processes: dict[str, subprocess.Popen], folder: Path) -> None:
 def _serve(job_file: Path) -> None:
     """The body of a chief or worker process: build the tracked tuner and search (Keras Tuner decides from
     the environment whether that serves the oracle or runs trials)."""
-    from keras_tuner.src.distribute import utils as roles
-
     from training.runtime.devices import configure_devices
 
     _end_with_parent(int(os.environ[PARENT_PID]))
     job: SearchJob = pickle.loads(job_file.read_bytes())
     configure_devices(job.mixed_precision, job.deterministic)
     tuner = job.tuner()
-    if not roles.is_chief_oracle():
-        tuner.oracle = _patient(tuner.oracle)
+    if role() == WORKER:
+        tuner.oracle = patient(tuner.oracle)
     tuner.search(verbose=0)
 
 
@@ -182,21 +187,6 @@ def _end_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
-
-
-def _patient(client):
-    """Keras Tuner's worker asks again at once when the oracle answers IDLE (Hyperband waiting for the other
-    trials of a round): a busy loop that takes a core from the worker still training. Ask twice a second."""
-    create_trial = client.create_trial
-
-    def create_trial_patiently(tuner_id):
-        trial = create_trial(tuner_id)
-        if trial.status == "IDLE":
-            time.sleep(POLL_SECONDS)
-        return trial
-
-    client.create_trial = create_trial_patiently
-    return client
 
 
 if __name__ == "__main__":

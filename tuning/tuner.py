@@ -2,7 +2,7 @@
 
 - `SpecHyperModel` turns `hp` into a ModelSpec, trains and records it with `train_and_record`, like every
   stage's candidate (no second loop): each trial is one MLflow run under the tuning stage run.
-- `WinnerFirst` makes the first trial of a search the incoming winner (the space's defaults).
+- `WinnerFirst` (tuning.compat) makes the first trial of a search the incoming winner (the space's defaults).
 - `TrackedTrials` gives the hypermodel each trial's id and retries an interrupted trial with one run. A trial's
   run opens when its training starts: a trial whose model cannot even be built leaves no run, only the
   tuner's own record of the failed trial.
@@ -24,6 +24,7 @@ from training.model.spec import ModelSpec
 from training.tracking.candidates import train_and_record
 from training.tracking.queries import delete_children
 from training.tracking.runs import Tracker
+from tuning.compat import LightBuild, WinnerFirst
 from tuning.space import spec_from_hp
 
 
@@ -88,21 +89,6 @@ class SpecHyperModel(kt.HyperModel):
         return {self.selection.metric: recorded.result.score}
 
 
-class WinnerFirst:
-    """Oracle mixin: the first values a search tries are the space's defaults, i.e. the incoming winner."""
-
-    def _random_values(self):
-        if not self._tried_so_far:
-            hps = kt.HyperParameters()
-            for hp in self.hyperparameters.space:
-                hps.merge([hp])
-                if hps.is_active(hp):
-                    hps.values[hp.name] = hp.default
-            self._duplicate(hps.values)  # remember it, so random draws never repeat it
-            return hps.values
-        return super()._random_values()
-
-
 class WinnerFirstHyperbandOracle(WinnerFirst, kt.oracles.HyperbandOracle):
     pass
 
@@ -115,7 +101,7 @@ class WinnerFirstBayesianOracle(WinnerFirst, kt.oracles.BayesianOptimizationOrac
     pass
 
 
-class TrackedTrials:
+class TrackedTrials(LightBuild):
     """Tuner mixin: each trial is one run under the tuning stage run (the hypermodel records it)."""
 
     hypermodel: SpecHyperModel
@@ -134,17 +120,6 @@ class TrackedTrials:
             # warns that it skips the saved optimizer state, which is exactly what is meant.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             return super().run_trial(trial, *args, **kwargs)
-
-    def _try_build(self, hp):
-        # Keras Tuner clears the session and forces two full garbage collections before every trial; in a
-        # process holding TensorFlow, MLflow and Prefect each takes ~0.45 s, 40% of a standard search's wall
-        # time (bench/RESULTS.md, measurement 1). Clearing the session is what keeps the graph small; Python's
-        # own collector reclaims the dropped models as usual.
-        keras.backend.clear_session(free_memory=False)
-        model = self._build_hypermodel(hp)
-        if not isinstance(model, keras.Model):
-            raise kt.errors.FatalTypeError(f"build() returned {type(model)}, not a Keras model")
-        return model
 
 
 class TrackedHyperband(TrackedTrials, kt.Hyperband):

@@ -225,9 +225,9 @@ def test_the_champion_predicts_in_an_environment_of_its_own_requirements_only(en
     served = pd.DataFrame(json.loads((tmp_path / "out.json").read_text())["predictions"])
     here = mlflow.pyfunc.load_model(f"models:/{pipeline.model_name}@champion").predict(rows)
     pd.testing.assert_frame_equal(served, here, check_dtype=False)
-    # What it carried: the served package whole, under its own name, beside its entry; nothing named `training`.
+    # What it carried: the served package whole, under its own name; nothing named `training`.
     model = Path(mlflow.artifacts.download_artifacts(f"models:/{pipeline.model_name}@champion", dst_path=tmp_path))
-    assert sorted(p.name for p in (model / "code").iterdir()) == ["entry.py", "keras_mlops_serving"]
+    assert [p.name for p in (model / "code").iterdir()] == ["keras_mlops_serving"]
     assert sorted(p.name for p in (model / "code" / "keras_mlops_serving").glob("*.py")) == sorted(
         p.name for p in (Path(training.serving.__file__).parent).glob("*.py"))
 

@@ -42,6 +42,9 @@ class Split:
     imputed: dict[str, dict[str, int]] = field(default_factory=dict)
     # Raw test rows, for scoring a registered model end to end; a folder's images by path only (test_inputs).
     test_frame: pd.DataFrame | None = None
+    # What is derived from the split once and shared by everything that trains on it (the linear baseline's
+    # validation score): it lives and dies with the split.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_features(self) -> int:

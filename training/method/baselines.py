@@ -88,20 +88,20 @@ def score_baselines(split: Split, selection: Selection, seed: int) -> BaselineSc
     return BaselineScores(metric=f"test_{metric}", scores=scores, descriptions=descriptions)
 
 
-_references: dict[tuple, float] = {}
 _references_lock = threading.Lock()
 
 
 def validation_reference(split: Split, selection: Selection, seed: int) -> float:
     """The linear baseline's score on the validation rows, in the selection metric's own units: the level a
     network's training and validation scores are judged against (training.method.diagnosis). Fitted once per split,
-    metric and seed in a process: every candidate and tuner trial of a run shares it."""
+    metric and seed, and kept on the split (it lives and dies with it): every candidate and tuner trial of a run
+    shares it."""
     metric = selection.metric.removeprefix("val_")
-    key = (split.fingerprint, metric, seed)  # the fingerprint is a hash of the split's rows
+    key = ("validation_reference", metric, seed)
     with _references_lock:
-        if key not in _references:
+        if key not in split.memo:
             model = baseline_models(split.task, seed, metric)[LINEAR]
             model.fit(*split.flat_train(seed))
             predicted = linear_outputs(model, split, "val")
-            _references[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
-        return _references[key]
+            split.memo[key] = float(np.mean(row_scores(metric, split.task, split.y_val, predicted)))
+        return split.memo[key]

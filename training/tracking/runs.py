@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from training.config import redact_uri
 from training.report import plots
@@ -187,10 +187,8 @@ class Tracker:
             warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
             warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")
             dataset = mlflow.data.from_pandas(frame, source=source, targets=target, name=name, digest=digest)
-            entity = dataset._to_mlflow_entity()
-        self.client.log_inputs(run_id, datasets=[
-            DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
-        ])
+        with self.active(run_id):
+            mlflow.log_input(dataset, context=context)
 
     def epoch_logger(self, run_id: str) -> EpochLogger:
         return EpochLogger(self.client, run_id)

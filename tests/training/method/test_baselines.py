@@ -48,3 +48,22 @@ def test_regression_baselines_mean_and_ridge_in_the_targets_units():
     assert baselines.scores["linear"] < 5  # the noise is 1: ridge recovers the linear target
     assert baselines.descriptions["dummy"] == "DummyRegressor(mean)"
     assert score_baselines(split, Selection("val_mae", "min"), seed=0).descriptions["dummy"] == "DummyRegressor(median)"
+
+
+def test_the_validation_reference_is_fitted_once_per_split_and_kept_with_it(monkeypatch):
+    """Every candidate and trial of a run asks for it: one fit per split, metric and seed, held by the split
+    itself (no process-wide cache that outlives it)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from training.method.baselines import validation_reference
+
+    fits = []
+    real = LogisticRegression.fit
+    monkeypatch.setattr(LogisticRegression, "fit", lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    split, again = split_of("classification"), split_of("classification")
+    accuracy = Selection("val_accuracy", "max")
+    first = validation_reference(split, accuracy, 0)
+    assert validation_reference(split, accuracy, 0) == first and len(fits) == 1
+    validation_reference(split, Selection("val_loss", "min"), 0)
+    assert len(fits) == 2 and len(split.memo) == 2
+    assert validation_reference(again, accuracy, 0) == first and len(fits) == 3  # another split: its own
