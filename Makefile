@@ -7,9 +7,16 @@ SERVE_PORT ?= 5001
 STORE  ?= $(CURDIR)/mlruns/mlflow.db
 ARGS   ?=
 
-# Reinstall only when pyproject.toml changed (or the venv is missing): the stamps record the last install.
+# Install from uv.lock, the tested versions; again only when pyproject.toml or the lock changed (the stamps).
+# uv is the one package pip installs, at the version the lock pins (tests/test_install.py holds them together);
+# `uv sync --locked` refuses a lock that no longer matches pyproject.toml (run `uv lock` after changing a bound),
+# and --inexact leaves pip and the test extras in place.
 INSTALLED      := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
+UV_VERSION     := 0.13.9
+UV             := $(BIN)/uv
+# Never a Python build from the network: the venv's own Python (make's PYTHON) is the one.
+SYNC           := UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --inexact --quiet
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-fast test-system bench ui serve server stop deploy worker user lint clean help
@@ -28,14 +35,16 @@ help:
 	@echo "make bench      every benchmark in bench/, results in bench/RESULTS.md (bench-NAME: one)"
 	@echo "make lint       ruff and the import contracts (lint-imports)"
 
-$(INSTALLED): pyproject.toml
+$(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(INSTALLED): pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	@touch $@
 
 $(TEST_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(SYNC) --extra test
 	@touch $@
 
 run: $(INSTALLED)

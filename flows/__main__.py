@@ -12,9 +12,12 @@ import flows  # noqa: F401  (quiet environment defaults before anything heavy is
 from flows.cli_options import add_config_options, config_fields_from_args
 from training.config import PipelineConfig
 
+LIBRARIES = ("tensorflow", "keras", "keras-tuner", "mlflow", "prefect")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows", description=__doc__)
+    parser.add_argument("--version", action=PrintVersion, help="print the version and the libraries' and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="run the whole pipeline",
@@ -47,6 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--at", metavar="TIME", help="Also say which version was champion at this time "
                                                               "(ISO format, e.g. 2026-11-24T12:00).")
     return parser
+
+
+class PrintVersion(argparse.Action):
+    """--version, on one line (argparse's own wraps it at the terminal's width)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit()
+
+
+def version_line() -> str:
+    """keras-mlops's version and the libraries' it runs with (read from their installed metadata, not imported)."""
+    from importlib import metadata
+
+    libraries = ", ".join(f"{name} {metadata.version(name)}" for name in LIBRARIES)
+    return f"keras-mlops {metadata.version('keras-mlops')} ({libraries})"
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:

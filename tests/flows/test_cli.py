@@ -174,3 +174,12 @@ def test_rollback_without_a_champion_is_one_error_line(tracking_uri, capsys):
     assert main(["rollback", "--model-name", "nothing-here", "--tracking-uri", tracking_uri]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "has no champion" in err and "Traceback" not in err
+
+
+def test_version_names_the_package_and_its_libraries():
+    from importlib import metadata
+
+    done = subprocess.run([sys.executable, "-m", "flows", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout == (f"keras-mlops {metadata.version('keras-mlops')} (tensorflow {metadata.version('tensorflow')}"
+                           f", keras {metadata.version('keras')}, keras-tuner {metadata.version('keras-tuner')}, "
+                           f"mlflow {metadata.version('mlflow')}, prefect {metadata.version('prefect')})\n")
