@@ -25,7 +25,7 @@ help:
 	@echo "make test       install the test extras and run the whole suite (e2e included)"
 	@echo "make test-fast  the suite without the end-to-end and slow training tests (about 4 minutes, one process)"
 	@echo "make test-system  the system packages the end-to-end tests use: PostgreSQL and Chromium (apt, as root)"
-	@echo "make ui         open the MLflow UI on the local store at http://127.0.0.1:$(PORT)"
+	@echo "make ui         the MLflow UI on the local store at http://127.0.0.1:$(PORT); prints the link to the runs"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST) (DB_URL=postgresql://... for PostgreSQL)"
 	@echo "make deploy     create the work pools, apply prefect.yaml, and (NOTIFY_WEBHOOK_URL set) the failure notices"
@@ -85,19 +85,22 @@ endif
 # Benchmarks (bench/): each writes its section of bench/RESULTS.md; `make bench` runs them all (~1 h on 2
 # cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling,
 # -strategy: adaptive against grid on four data sets, ~35 min; -families: cnn against mlp on digits-images;
-# -image_memory: a folder of images in memory against streamed from disk) one.
+# -image_memory: a folder of images in memory against streamed from disk) one. Not in `make bench`, as it empties
+# the package caches: bench-install (a fresh clone's install, cold and warm; ARGS="--before REV" compares a commit).
 BENCHES := throughput handwritten overhead parallel search scaling strategy families image_memory
 bench: $(INSTALLED)
 	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
 bench-%: $(INSTALLED)
-	$(BIN)/python -m bench.$*
+	$(BIN)/python -m bench.$* $(ARGS)
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check flows training tuning tests bench
 	$(BIN)/lint-imports --no-logo --no-cache
 
+EXPERIMENT ?= keras-mlops
 ui: $(INSTALLED)
 	@mkdir -p $(dir $(STORE))
+	@$(BIN)/python -m flows.ops.ui --tracking-uri sqlite:///$(STORE) --port $(PORT) --experiment $(EXPERIMENT)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_DISABLE_TELEMETRY=true \
 		$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STORE) --host 127.0.0.1 --port $(PORT) --workers 1
 

@@ -117,6 +117,7 @@ def print_summary(result) -> None:
             print(f"flag:            the network {flag}")
         print(f"load it:         mlflow.pyfunc.load_model('models:/{p.model_name}@{p.alias}')")
     print(f"Open the MLflow UI:  {ui_command(result.tracking_uri)}")
+    print(f"the runs:            {result.runs_page}")
 
 
 def registry_for(args):

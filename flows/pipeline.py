@@ -52,6 +52,7 @@ class PipelineResult:
     seconds: float = 0.0
     promotion: PromotionResult | None = None
     unchanged_since: str | None = None  # set when nothing was trained: the finished run this one repeats
+    runs_page: str = ""  # the experiment's "Training runs" page in the MLflow UI
 
 
 RESUME = (str | None, None, "An unfinished pipeline run (its MLflow run id) to continue: its finished stages are "
@@ -99,7 +100,8 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
                 "pass force=true to train anyway")
             return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
                                   pipeline_run_id=run_id, fingerprint=split["fingerprint"], metric="",
-                                  seconds=time.perf_counter() - started, unchanged_since=previous)
+                                  seconds=time.perf_counter() - started, unchanged_since=previous,
+                                  runs_page=tracker.runs_page())
         with candidate_cluster(config) as on_cluster:  # the config as is, or pointing at the run's Dask cluster
             stages = [baseline_stage(on_cluster, run_id)]
             # Each stage starts from the previous stage's winner; the search spends what the stages before it
@@ -116,4 +118,4 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
                           fingerprint=split["fingerprint"], metric=stages[0].metric, stages=stages, seconds=seconds,
-                          promotion=promotion)
+                          promotion=promotion, runs_page=tracker.runs_page())

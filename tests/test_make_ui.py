@@ -13,12 +13,18 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_make_ui_serves_the_store(tracking_uri, processes):
+def test_make_ui_serves_the_store_and_prints_the_runs_page(tracking_uri, processes, tmp_path):
     store = tracking_uri.removeprefix("sqlite:///")
-    MlflowClient(tracking_uri).create_experiment("ui-test")
+    client = MlflowClient(tracking_uri)
+    experiment = client.create_experiment("ui-test")
+    client.set_terminated(client.create_run(experiment, run_name="pipeline ui-check").info.run_id)
     port = free_port()
-    server = processes.start(["make", "-s", "ui", f"PORT={port}", f"STORE={store}"], cwd=ROOT)
+    log = tmp_path / "make-ui.log"
+    server = processes.start(["make", "-s", "ui", f"PORT={port}", f"STORE={store}", "EXPERIMENT=ui-test"], cwd=ROOT,
+                             log=log)
     assert wait_for_http(f"http://127.0.0.1:{port}/health", server).strip() == b"OK"
+    link = f"http://127.0.0.1:{port}/#/experiments/{experiment}/runs"
+    assert f"MLflow UI, the pipeline's runs: {link}\n" in log.read_text()
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search", data=b'{"max_results": 10}',
         headers={"Content-Type": "application/json"})
@@ -27,3 +33,10 @@ def test_make_ui_serves_the_store(tracking_uri, processes):
     assert "ui-test" in names
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
         assert b"<html" in response.read().lower()
+
+    # The printed link opens on the runs, in a real browser (MLflow's own start page is its GenAI overview).
+    from tests.e2e.browser import Browser
+
+    with Browser(tmp_path / "chromium") as browser:
+        browser.open(link)
+        assert "pipeline ui-check" in browser.text_once(["pipeline ui-check"])

@@ -117,8 +117,8 @@ class PipelineConfig(BaseModel):
                                                  "'target'.", json_schema_extra={"metavar": "COL"})
     model: ModelName | None = Field(
         None, description="The model family: mlp (tables), cnn (images), or your own build function as "
-                          "path/to/file.py:function (README: 'Your own model'); default mlp for tables, cnn for "
-                          "images.", json_schema_extra={"metavar": "FAMILY"})
+                          "path/to/file.py:function (docs/data-and-models.md: 'Your own model'); default mlp for "
+                          "tables, cnn for images.", json_schema_extra={"metavar": "FAMILY"})
     image_size: list[PositiveInt] | None = Field(
         None, description="Height and width every image is resized to (--image-size 32 32); default the first "
                           "image's.", json_schema_extra={"metavar": "PIXELS"})

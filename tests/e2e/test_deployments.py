@@ -1,4 +1,4 @@
-"""The team setup for real, on loopback, as the README's "Run it as a team" sets it up: a PostgreSQL server,
+"""The team setup for real, on loopback, as docs/team.md's "Run it as a team" sets it up: a PostgreSQL server,
 `make server DB_URL=postgresql://...` with credentials (MLflow's basic-auth, Prefect's auth string), `make user`,
 `make deploy` with failure notices to a webhook (an HTTP receiver here), plain `prefect deploy` over it, a cpu and
 a gpu `make worker` that hold the pipeline user's credentials, `prefect deployment run`, both UIs in headless

@@ -1,6 +1,6 @@
 """Images through every stage: a folder of PNG files trains a CNN champion that predicts a folder of new images,
-and a build function written from the README's contract (a residual network with a custom layer) goes through
-every stage to a champion that serves where its file is gone."""
+and a build function written from the documented contract (docs/data-and-models.md: a residual network with a
+custom layer) goes through every stage to a champion that serves where its file is gone."""
 
 import json
 import os

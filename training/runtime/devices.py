@@ -1,7 +1,7 @@
 """Where training runs: GPUs with memory growth and (when it pays) mixed precision, else the CPU unchanged.
 
 One GPU per flow run is arranged outside: each GPU worker is started with its own CUDA_VISIBLE_DEVICES
-and a concurrency limit of 1 (see the README's team section), so TensorFlow here sees at most one GPU.
+and a concurrency limit of 1 (docs/team.md), so TensorFlow here sees at most one GPU.
 """
 
 from __future__ import annotations

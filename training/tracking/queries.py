@@ -88,3 +88,4 @@ def latest_pipeline_run(tracker: Tracker) -> str | None:
     runs = tracker.search("tags.stage = 'pipeline' and attributes.status = 'FINISHED' and tags.outcome = 'trained'",
                           order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0].info.run_id if runs else None
+

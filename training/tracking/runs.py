@@ -22,13 +22,12 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from training.config import redact_uri
 from training.report import plots
 from training.report.markdown import markdown_table
 from training.runtime import interruption
 from training.runtime.ownership import OWNER_FLOW_RUN, OWNER_PROCESS, this_process
 from training.tracking.epoch_logger import EpochLogger
-from training.tracking.uris import is_remote, local_artifact_root, slug
+from training.tracking.uris import local_artifact_root, runs_page, slug, ui_base
 
 FINISHED, FAILED, KILLED, RUNNING = (RunStatus.to_string(s) for s in (RunStatus.FINISHED, RunStatus.FAILED,
                                                                       RunStatus.KILLED, RunStatus.RUNNING))
@@ -80,8 +79,11 @@ class Tracker:
 
     def run_link(self, run_id: str) -> str:
         """Where a person opens the run: the tracking server, or `make ui` on the local store."""
-        base = redact_uri(self.tracking_uri) if is_remote(self.tracking_uri) else "http://127.0.0.1:5000"
-        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}"
+        return f"{ui_base(self.tracking_uri)}/#/experiments/{self.experiment_id}/runs/{run_id}"
+
+    def runs_page(self) -> str:
+        """The experiment's "Training runs" page in the UI (training.tracking.uris.runs_page)."""
+        return runs_page(ui_base(self.tracking_uri), self.experiment_id)
 
     # --- runs -------------------------------------------------------------------------------------
 

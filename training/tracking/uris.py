@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from training.config import redact_uri
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,17 @@ def ui_command(tracking_uri: str) -> str:
     if is_remote(tracking_uri):
         return f"open {tracking_uri}"
     return f"make ui   (or: mlflow ui --backend-store-uri {tracking_uri} --host 127.0.0.1 --port 5000)"
+
+
+def ui_base(tracking_uri: str, local_port: int = 5000) -> str:
+    """Where a person opens the UI: the tracking server, or `make ui`'s on loopback for a local store."""
+    return (redact_uri(tracking_uri) if is_remote(tracking_uri) else f"http://127.0.0.1:{local_port}").rstrip("/")
+
+
+def runs_page(base: str, experiment_id: str) -> str:
+    """An experiment's "Training runs" page. MLflow 3.17's UI opens a fresh browser on its GenAI overview, whatever
+    the experiment's kind (mlflow#24498): a newcomer would land on traces and token charts, so this is the link."""
+    return f"{base}/#/experiments/{experiment_id}/runs"
 
 
 def local_artifact_root(tracking_uri: str) -> Path | None:

@@ -1,4 +1,4 @@
-"""Model families: the CNN's blocks, a user's build function from the README's contract, and what the stages
+"""Model families: the CNN's blocks, a user's build function from the documented contract, and what the stages
 and the tuner vary for each."""
 
 import re
@@ -15,12 +15,12 @@ from training.model.families import ModelError, family
 from training.model.spec import ModelSpec
 from tuning.space import spec_from_hp
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "data-and-models.md"
 
 
 def readme_example() -> str:
-    """The build function the README shows under 'Your own model': tested as written there."""
-    section = README.read_text().split("#### Your own model", 1)[1]
+    """The build function docs/data-and-models.md shows under 'Your own model': tested as written there."""
+    section = DOCS.read_text().split("### Your own model", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

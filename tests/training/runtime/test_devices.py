@@ -37,7 +37,7 @@ print(info.kind, info.mixed_precision, keras.mixed_precision.global_policy().nam
 @pytest.fixture(scope="module")
 def policies(tmp_path_factory) -> dict[str, list[str]]:
     """Each setting in a fresh process (the dtype policy is global to a process), both side by side: the MLP,
-    the CNN and the README's own build function."""
+    the CNN and the documented build function (docs/data-and-models.md)."""
     from tests.training.model.test_families import readme_example
 
     code = tmp_path_factory.mktemp("user-model") / "my_model.py"
