@@ -228,6 +228,7 @@ def test_the_champion_predicts_in_an_environment_of_its_own_requirements_only(en
     # What it carried: the served package whole, under its own name; nothing named `training`.
     model = Path(mlflow.artifacts.download_artifacts(f"models:/{pipeline.model_name}@champion", dst_path=tmp_path))
     assert [p.name for p in (model / "code").iterdir()] == ["keras_mlops_serving"]
+    assert not (model / "uv.lock").exists() and not (model / "pyproject.toml").exists()  # its own requirements
     assert sorted(p.name for p in (model / "code" / "keras_mlops_serving").glob("*.py")) == sorted(
         p.name for p in (Path(training.serving.__file__).parent).glob("*.py"))
 

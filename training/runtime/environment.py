@@ -21,6 +21,11 @@ QUIET_DEFAULTS = {
     # Plots are files, never windows: MLflow's evaluation draws through pyplot, on headless workers.
     "MPLBACKEND": "Agg",
     "KERAS_BACKEND": "tensorflow",
+    # MLflow 3.17 finds this checkout's uv.lock and copies it with pyproject.toml into every logged model, and
+    # `--env-manager uv` then restores the whole project's environment (Prefect, the MLflow server, ...) instead
+    # of the model's own requirements: a served model needs only those, and a candidate need not carry 600 KB.
+    "MLFLOW_UV_AUTO_DETECT": "false",
+    "MLFLOW_LOG_UV_FILES": "false",
 }
 
 
