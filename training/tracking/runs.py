@@ -189,8 +189,8 @@ class Tracker:
             warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
             warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")
             dataset = mlflow.data.from_pandas(frame, source=source, targets=target, name=name, digest=digest)
-        with self.active(run_id):
-            mlflow.log_input(dataset, context=context)
+            with self.active(run_id):
+                mlflow.log_input(dataset, context=context)
 
     def epoch_logger(self, run_id: str) -> EpochLogger:
         return EpochLogger(self.client, run_id)
