@@ -28,7 +28,7 @@ help:
 	@echo "make ui         the MLflow UI on the local store at http://127.0.0.1:$(PORT); prints the link to the runs"
 	@echo "make serve      serve models:/$(MODEL)@champion on http://127.0.0.1:$(SERVE_PORT)/invocations"
 	@echo "make server     start a Prefect server and an MLflow tracking server on $(HOST) (DB_URL=postgresql://... for PostgreSQL)"
-	@echo "make deploy     create the work pools, apply prefect.yaml, and (NOTIFY_WEBHOOK_URL set) the failure notices"
+	@echo "make deploy     create the work pools, apply prefect.yaml (NIGHTLY_DATA=... NIGHTLY_TARGET=...: the nightly data), and (NOTIFY_WEBHOOK_URL set) the failure notices"
 	@echo "make worker     start a worker (POOL=cpu|gpu, RUNS=flow runs at once, default 1)"
 	@echo "make user       add an MLflow user (NAME=alice PERMISSION=READ|EDIT|MANAGE), as the MLflow admin"
 	@echo "make stop       stop what make server started"
@@ -121,6 +121,8 @@ POOL           ?= cpu
 RUNS           ?= 1
 GPUS           ?= 1
 NIGHTLY_TIMEZONE ?= UTC
+# The nightly deployment's data (prefect.yaml's build step reads them): make deploy NIGHTLY_DATA=... NIGHTLY_TARGET=...
+export NIGHTLY_DATA NIGHTLY_TARGET NIGHTLY_TABLE NIGHTLY_QUERY
 NIGHTLY_DEADLINE_HOURS ?= 6
 PERMISSION     ?= READ
 # Where clients reach the servers: on HOST=0.0.0.0, this machine's name (as `make server` prints it).

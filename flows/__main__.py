@@ -77,8 +77,9 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 def print_summary(result) -> None:
     if result.unchanged_since:
-        print(f"\nno change: data, code and config are those of pipeline run {result.unchanged_since}; nothing "
-              f"was trained (pipeline run {result.pipeline_run_id} records that). Use --force to train anyway.")
+        print(f"\nno change: the rows (digest {result.data_digest[:16]}), code and config are those of pipeline run "
+              f"{result.unchanged_since}; nothing was trained (pipeline run {result.pipeline_run_id} records that). "
+              "Use --force to train anyway.")
         return
     rows = [(s.stage, s.winner.name, f"{s.winner.score:.4f}", s.winner.diagnosis.regime,
              str(len(s.candidates) - len(s.reused)),
@@ -91,7 +92,7 @@ def print_summary(result) -> None:
     print(f"experiment:      {result.experiment}")
     print(f"pipeline run:    {result.pipeline_run_id}")
     print(f"tracking URI:    {result.tracking_uri}")
-    print(f"data:            fingerprint {result.fingerprint}")
+    print(f"data:            digest {result.data_digest[:16]} (every row read), split fingerprint {result.fingerprint}")
     print(f"total time:      {result.seconds:.0f}s")
     print()
     print(line(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -52,6 +52,7 @@ class PipelineResult:
     seconds: float = 0.0
     promotion: PromotionResult | None = None
     unchanged_since: str | None = None  # set when nothing was trained: the finished run this one repeats
+    data_digest: str = ""  # sha256 of every row read (training.data.digest)
     runs_page: str = ""  # the experiment's "Training runs" page in the MLflow UI
 
 
@@ -92,16 +93,16 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
         else:
             log_pipeline_start(tracker, run_id, config, libraries)
         split = split_stage(config, run_id)
-        previous = finished_pipeline_like(tracker, run_id, split["fingerprint"], versions)
+        previous = finished_pipeline_like(tracker, run_id, split["data_digest"], versions)
         if previous and not config.force and not resume:
             # Nightly retraining on unchanged data, code and config would only repeat the last run.
             log_no_change(tracker, run_id, previous)
-            say(f"no change since pipeline run {previous} (same data, code and config): nothing trained; "
-                "pass force=true to train anyway")
+            say(f"no change since pipeline run {previous} (the same rows, digest {split['data_digest'][:16]}, and the "
+                "same code and config): nothing trained; pass force=true to train anyway")
             return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
                                   pipeline_run_id=run_id, fingerprint=split["fingerprint"], metric="",
                                   seconds=time.perf_counter() - started, unchanged_since=previous,
-                                  runs_page=tracker.runs_page())
+                                  runs_page=tracker.runs_page(), data_digest=split["data_digest"])
         with candidate_cluster(config) as on_cluster:  # the config as is, or pointing at the run's Dask cluster
             stages = [baseline_stage(on_cluster, run_id)]
             # Each stage starts from the previous stage's winner; the search spends what the stages before it
@@ -118,4 +119,4 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
                           fingerprint=split["fingerprint"], metric=stages[0].metric, stages=stages, seconds=seconds,
-                          promotion=promotion, runs_page=tracker.runs_page())
+                          promotion=promotion, runs_page=tracker.runs_page(), data_digest=split["data_digest"])

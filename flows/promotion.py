@@ -113,7 +113,7 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment=None, trackin
                                  f"{alias} ({reason})", split_summary(tracker, pipeline_run_id), pipeline_run_id,
                                  flags)
             version = register_winner(tracker, run_id, registry, winner, scored, selection, pipeline_run_id,
-                                      baselines, alias, reason, card, champion.score)
+                                      baselines, alias, reason, card, champion.score, split)
         result = PromotionResult(
             model_name=config.model_name, version=version, alias=alias, reason=reason,
             test_metric=card.test_metric, test_score=scored.test_score, champion_version=champion.version,

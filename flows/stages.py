@@ -62,12 +62,14 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
         if why := data_changed(pipeline_run_id, recorded_fingerprint(tracker, finished), split.fingerprint):
             raise DataError(why)
         say(f"stage split reused: fingerprint {split.fingerprint} as recorded in run {finished}")
-        return {"run_id": finished, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
+        return {"run_id": finished, "fingerprint": split.fingerprint, "data_digest": split.data_digest,
+                "rows": split.rows, "task": split.task}
     with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
-        log_split(tracker, run_id, split, prepared.dataset.frame, prepared.dataset.target, pipeline_run_id)
+        log_split(tracker, run_id, split, prepared.dataset.target, pipeline_run_id)
     say(f"stage split: {split.dataset_name} ({split.task}), rows {split.rows}, fingerprint {split.fingerprint}, "
         f"{time.perf_counter() - started:.1f}s")
-    return {"run_id": run_id, "fingerprint": split.fingerprint, "rows": split.rows, "task": split.task}
+    return {"run_id": run_id, "fingerprint": split.fingerprint, "data_digest": split.data_digest, "rows": split.rows,
+            "task": split.task}
 
 
 PlanSource = Callable[[Split, Selection, Tracker, str], Plan]

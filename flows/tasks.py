@@ -52,8 +52,8 @@ class DataRequest:
         path = Path(config.data)
         stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
         size = tuple(config.image_size) if config.image_size else None  # a list: unhashable
-        return cls((config.data, stamp, config.target, config.task, config.fractions, config.seed, size,
-                    config.image_memory_mb, config.resolved_model), config)
+        return cls((config.data, config.table, config.query, stamp, config.target, config.task, config.fractions,
+                    config.seed, config.split_by, size, config.image_memory_mb, config.resolved_model), config)
 
 
 # One data set in memory per process: every stage of a pipeline (or a stage flow run alone) shares the split of
@@ -62,8 +62,8 @@ class DataRequest:
 @functools.lru_cache(maxsize=1)
 def prepared_data(request: DataRequest) -> PreparedData:
     config = request.config
-    dataset = load_dataset(config.data, config.target, config.task, config.image_size)
-    split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb)
+    dataset = load_dataset(config.data, config.target, config.task, config.image_size, config.table, config.query)
+    split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb, config.split_by)
     check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
     return PreparedData(dataset, split)
 

@@ -12,7 +12,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from xdist.scheduler import LoadScopeScheduling
 
-COMPAT = ["flows.compat", "tuning.compat", "tests.compat"]
+COMPAT = ["flows.compat", "tuning.compat", "training.tracking.compat", "tests.compat"]
 
 
 @pytest.mark.parametrize("module", COMPAT)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN_PACKAGES = ("flows", "training", "tuning", "tests", "bench")
-COMPAT = {"flows/compat.py", "tuning/compat.py", "tests/compat.py"}
+COMPAT = {"flows/compat.py", "tuning/compat.py", "training/tracking/compat.py", "tests/compat.py"}
 # Public despite the underscore: namedtuple's documented methods, os._exit, sys._getframe-free.
 PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make", "_field_defaults", "_exit"}
 # Modules whose whole namespace is a library's implementation, not its API.

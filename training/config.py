@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -19,7 +18,19 @@ from pydantic import (
     model_validator,
 )
 
-from training.data.sources import BUNDLED_DATASETS, BUNDLED_IMAGE_SETS, is_image_source
+from training.data.sources import (
+    BUNDLED_DATASETS,
+    BUNDLED_IMAGE_SETS,
+    BUNDLED_IMAGES,
+    IMAGES,
+    KIND_NAMES,
+    SQL,
+    SourceError,
+    credential_in,
+    is_image_source,
+    kind_of,
+    redacted,
+)
 from training.model.spec import SCHEDULE_VARIANTS
 
 TaskName = Literal["auto", "classification", "regression"]
@@ -88,16 +99,9 @@ class Gate:
     min_relative: float = 0.0
 
 
-def redact_uri(uri: str | None) -> str | None:
-    """The URI without the password in its user info (http://user:secret@host -> http://user:***@host):
-    what is recorded in params, artifacts and links. MLflow's own MLFLOW_TRACKING_PASSWORD is never read here."""
-    if not uri:
-        return uri
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+# What is recorded in params, artifacts and links: no password of a URI (MLflow's own MLFLOW_TRACKING_PASSWORD
+# is never read here).
+redact_uri = redacted
 
 
 class ConfigError(ValueError):
@@ -105,16 +109,31 @@ class ConfigError(ValueError):
 
 
 class PipelineConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused value (a URL with a password) is not repeated in the error, which a flow run
+    # shows as its state's message.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     # The descriptions are also the help of the command line's flags (flows/cli_options.py), and
     # json_schema_extra's metavar and choices shape those flags.
-    data: str = Field("digits", description=f"A CSV or Parquet file; a folder of images with one subfolder per "
-                                            f"class (PNG/JPEG); an .npz file of images `x` and labels `y`; or a "
-                                            f"bundled data set: {', '.join(BUNDLED_DATASETS + BUNDLED_IMAGE_SETS)}.",
-                      json_schema_extra={"metavar": "PATH|NAME"})
+    data: str = Field(
+        "digits",
+        description="Where the rows are: a CSV or Parquet file; a glob or folder of Parquet/CSV parts, here or in an "
+                    "object store (s3://bucket/events/date=2026-12-*/, https://.../file.csv); a database URL "
+                    "(postgresql://host/db, sqlite:///file.db) with --table or --query; a folder of images with one "
+                    "subfolder per class (PNG/JPEG); an .npz file of images `x` and labels `y`; or a bundled data "
+                    f"set: {', '.join(BUNDLED_DATASETS + BUNDLED_IMAGE_SETS)}. Never a password: databases read "
+                    "KERAS_MLOPS_DATA_PASSWORD (or PGPASSWORD, ~/.pgpass), object stores the AWS variables.",
+        json_schema_extra={"metavar": "PATH|URL|NAME"})
+    table: str | None = Field(None, description="The table of a database --data (schema.table too): every row.",
+                              json_schema_extra={"metavar": "NAME"})
+    query: str | None = Field(None, description="A SELECT on a database --data, instead of --table: its rows.",
+                              json_schema_extra={"metavar": "SQL"})
     target: str | None = Field(None, description="Target column; required for files, bundled data sets use "
                                                  "'target'.", json_schema_extra={"metavar": "COL"})
+    split_by: str | None = Field(
+        None, description="A time column of a table: the newest rows are the test split and the next newest the "
+                          "validation split (out of time: what the model will face tomorrow), and the column is no "
+                          "feature; default the seeded, stratified split.", json_schema_extra={"metavar": "COL"})
     model: ModelName | None = Field(
         None, description="The model family: mlp (tables), cnn (images), or your own build function as "
                           "path/to/file.py:function (docs/data-and-models.md: 'Your own model'); default mlp for "
@@ -247,6 +266,27 @@ class PipelineConfig(BaseModel):
                 f"split fractions must sum to 1, got train {self.train_fraction} + val {self.val_fraction}"
                 f" + test {self.test_fraction} = {total:g}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _a_source_reads_its_rows(self) -> PipelineConfig:
+        if held := credential_in(self.data):
+            raise ValueError(f"data {redacted(self.data)!r} holds {held}: a flag, a deployment parameter and a run's "
+                             "params are readable by others; give databases theirs in KERAS_MLOPS_DATA_PASSWORD (or "
+                             "PGPASSWORD, ~/.pgpass), object stores in the AWS variables")
+        try:
+            kind = kind_of(self.data)
+        except SourceError as error:
+            raise ValueError(str(error)) from None
+        if kind == SQL and not (self.table or self.query):
+            raise ValueError(f"data {self.data!r} is a database: name the rows with --table NAME or "
+                             "--query 'SELECT ...'")
+        if kind == SQL and self.table and self.query:
+            raise ValueError("give --table or --query, not both")
+        if kind != SQL and (self.table or self.query):
+            raise ValueError(f"--table and --query read a database, but data {self.data!r} is {KIND_NAMES[kind]}")
+        if self.split_by and kind in (BUNDLED_IMAGES, IMAGES):
+            raise ValueError("split_by takes a time column of a table; images have none")
         return self
 
     @model_validator(mode="after")

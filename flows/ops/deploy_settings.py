@@ -1,4 +1,7 @@
-"""The settings `prefect deploy` writes into every deployment of prefect.yaml, with their defaults.
+"""The settings `prefect deploy` writes into every deployment of prefect.yaml, with their defaults: where workers
+run, which tracking server they log to, the nightly schedule's zone, and the data the nightly deployment trains on
+(NIGHTLY_DATA with NIGHTLY_TARGET, and NIGHTLY_TABLE or NIGHTLY_QUERY for a database; without them the bundled
+demo set, said at deploy time).
 
 prefect.yaml runs `team_settings` as a build step, so plain `prefect --no-prompt deploy --all` from the checkout
 works as `make deploy` does: Prefect's `{{ $VAR }}` is an empty string when VAR is unset, and an empty working
@@ -12,6 +15,8 @@ import os
 import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from training.config import redact_uri
 
 ENTRYPOINT = Path("flows") / "pipeline.py"
 
@@ -53,7 +58,37 @@ def timezone(given: str) -> str:
     return name
 
 
-def team_settings(directory: str = "", mlflow_tracking_uri: str = "", nightly_timezone: str = "") -> dict[str, str]:
-    """The build step of prefect.yaml: its outputs are `{{ team.directory }}` and so on."""
+NIGHTLY_PROFILE = "full"
+
+
+def nightly_parameters(data: str = "", target: str = "", table: str = "", query: str = "") -> dict:
+    """The nightly deployment's parameters: the team's data, checked now as a run would check it (a URL with a
+    password, a database without a table or query are refused at deploy time, not at 03:00)."""
+    from pydantic import ValidationError
+
+    from training.config import PipelineConfig
+
+    given = {"data": data, "target": target, "table": table, "query": query}
+    parameters = {"profile": NIGHTLY_PROFILE, **{key: value for key, value in given.items() if value}}
+    if not data and (target or table or query):
+        raise DeploySettingsError("NIGHTLY_TARGET, NIGHTLY_TABLE and NIGHTLY_QUERY describe NIGHTLY_DATA, which is "
+                                  "not set: export NIGHTLY_DATA too (a file, parts, an object store or a database)")
+    try:
+        PipelineConfig(**parameters)
+    except ValidationError as error:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        raise DeploySettingsError(f"NIGHTLY_DATA={redact_uri(data)}: {problems}") from None
+    if not data:
+        print(f"the nightly deployment will train the bundled demo set ({PipelineConfig().data}): export "
+              "NIGHTLY_DATA and NIGHTLY_TARGET (and NIGHTLY_TABLE or NIGHTLY_QUERY for a database) to train your data")
+    return parameters
+
+
+def team_settings(directory: str = "", mlflow_tracking_uri: str = "", nightly_timezone: str = "",
+                  nightly_data: str = "", nightly_target: str = "", nightly_table: str = "",
+                  nightly_query: str = "") -> dict:
+    """The build step of prefect.yaml: its outputs are `{{ team.directory }}` and so on; the nightly deployment's
+    whole parameters are `{{ team.nightly_parameters }}`."""
     return {"directory": working_directory(directory), "mlflow_tracking_uri": tracking_uri(mlflow_tracking_uri),
-            "nightly_timezone": timezone(nightly_timezone)}
+            "nightly_timezone": timezone(nightly_timezone),
+            "nightly_parameters": nightly_parameters(nightly_data, nightly_target, nightly_table, nightly_query)}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from training.data.digest import digest, header_of, image_row_hashes, table_row_hashes
 from training.data.image_files import CHUNK_ROWS, ImageFiles, chunks_of
 from training.data.tables import DataError, Dataset, plain
 from training.serving.images import IMAGE_COLUMN, PATH_COLUMN, ImagePreprocessor
@@ -42,6 +43,11 @@ class Split:
     imputed: dict[str, dict[str, int]] = field(default_factory=dict)
     # Raw test rows, for scoring a registered model end to end; a folder's images by path only (test_inputs).
     test_frame: pd.DataFrame | None = None
+    # sha256 of every row as read, and of each split's rows (train, val, test): which rows made a model
+    # (training.data.digest); the fingerprint above is the model-ready arrays'.
+    data_digest: str = ""
+    split_digests: dict[str, str] = field(default_factory=dict)
+    origin: tuple[str | None, str | None, str | None] = (None, None, None)  # --data, --table, --query
     # What is derived from the split once and shared by everything that trains on it (the linear baseline's
     # validation score): it lives and dies with the split.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
@@ -165,17 +171,50 @@ def split_indices(
     return tuple(np.sort(np.concatenate(parts[name])) for name in SPLITS)
 
 
+def time_split_indices(times: pd.Series, fractions: tuple[float, float, float],
+                       column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out of time: the newest rows are the test split, the next newest validation, the rest train (ties keep their
+    order). A column of times, dates or numbers; a missing or unreadable value is named."""
+    values = times
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
+        try:
+            values = pd.to_datetime(values, utc=True)
+        except (ValueError, TypeError) as error:
+            raise DataError(f"split_by column {column!r} holds values like {plain(times.iloc[0])!r}: not times, dates "
+                            f"or numbers ({str(error).splitlines()[0][:200]})") from None
+    missing = int(values.isna().sum())
+    if missing:
+        raise DataError(f"split_by column {column!r} has {missing} missing value(s): every row needs its time")
+    order = np.argsort(values.to_numpy(), kind="stable")
+    _, val_fraction, test_fraction = fractions
+    n_test, n_val = max(1, round(len(order) * test_fraction)), max(1, round(len(order) * val_fraction))
+    if len(order) - n_test - n_val < 1:
+        raise DataError(f"{len(order)} row(s): too few for train, validation and test (fractions {fractions})")
+    val_starts, test_starts = len(order) - n_test - n_val, len(order) - n_test
+    return np.sort(order[:val_starts]), np.sort(order[val_starts:test_starts]), np.sort(order[test_starts:])
+
+
 def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: int,
-               image_memory_mb: float = IMAGE_MEMORY_MB) -> Split:
+               image_memory_mb: float = IMAGE_MEMORY_MB, split_by: str | None = None) -> Split:
     """Split, fit the preprocessing on the train rows, make the model-ready rows. Images whose decoded pixels
     would take more than `image_memory_mb` stay on disk (ImageFiles); every file is still decoded once here, for
-    the fingerprint, so a bad one is named before anything trains."""
+    the fingerprint, so a bad one is named before anything trains. `split_by`: a time column the split is made on
+    (out of time) instead of the seeded, stratified split; it is no feature."""
     frame = dataset.frame
     try:
-        train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions, seed)
+        if split_by is not None:
+            if split_by not in frame.columns or split_by == dataset.target:
+                raise DataError(f"split_by column {split_by!r} not found among the features; columns are "
+                                f"{[str(c) for c in frame.columns]}")
+            train_idx, val_idx, test_idx = time_split_indices(frame[split_by], fractions, split_by)
+        else:
+            train_idx, val_idx, test_idx = split_indices(frame[dataset.target].to_numpy(), dataset.task, fractions,
+                                                         seed)
     except DataError as error:  # named with where the rows came from: the file, or the folder of class folders
         raise DataError(f"{dataset.source}: {error}") from error
-    frames = {"train": frame.iloc[train_idx], "val": frame.iloc[val_idx], "test": frame.iloc[test_idx]}
+    indices = {"train": train_idx, "val": val_idx, "test": test_idx}
+    features = frame.drop(columns=[split_by]) if split_by is not None else frame
+    frames = {name: features.iloc[idx] for name, idx in indices.items()}
     preprocessor = fitted_preprocessor(dataset, frames["train"])
     stream = (dataset.image_shape is not None and IMAGE_COLUMN not in frame.columns
               and len(frame) * int(np.prod(dataset.image_shape)) > image_memory_mb * 2**20)
@@ -192,17 +231,41 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
     for array in arrays.values():
         if isinstance(array, np.ndarray):
             array.setflags(write=False)  # one split is shared by every candidate; nobody may change it
+    images = dataset.image_shape is not None
+    hashes = {} if images else None
+    split_fingerprint = fingerprint(arrays, preprocessor.feature_names, dataset.task, image_hashes=hashes)
+    data_digest, split_digests = content_digests(dataset, indices, hashes)
     return Split(
         **arrays,
         preprocessor=preprocessor,
         task=dataset.task,
-        fingerprint=fingerprint(arrays, preprocessor.feature_names, dataset.task),
+        fingerprint=split_fingerprint,
         dataset_name=dataset.name,
         source=dataset.source,
         dropped_missing_target=dataset.dropped_missing_target,
         imputed=imputed,
         test_frame=test_rows(frames["test"], preprocessor, dataset.target),
+        data_digest=data_digest,
+        split_digests=split_digests,
+        origin=dataset.origin,
     )
+
+
+def content_digests(dataset: Dataset, indices: dict[str, np.ndarray],
+                    image_hashes: dict[str, np.ndarray] | None) -> tuple[str, dict[str, str]]:
+    """The digest of every row as read (training.data.digest), and of each split's rows: a table's row hashes, or
+    the hashes of the images' pixels and labels the fingerprint's pass made."""
+    if image_hashes is None:
+        header = header_of(dataset.frame)
+        rows = table_row_hashes(dataset.frame)
+        by_split = {name: rows[idx] for name, idx in indices.items()}
+    else:
+        header = "images " + "x".join(str(d) for d in dataset.image_shape)
+        rows = np.empty(len(dataset.frame), dtype="uint64")
+        by_split = {name: image_hashes[name] for name in indices}
+        for name, idx in indices.items():
+            rows[idx] = by_split[name]
+    return digest(rows, header), {name: digest(hashes, header) for name, hashes in by_split.items()}
 
 
 def fitted_preprocessor(dataset: Dataset, train: pd.DataFrame) -> Preprocessor:
@@ -225,15 +288,24 @@ def test_rows(test: pd.DataFrame, preprocessor: Preprocessor, target: str) -> pd
     return test[[*columns, target]].reset_index(drop=True)
 
 
-def fingerprint(arrays: dict, feature_names: list[str], task: str) -> str:
+def fingerprint(arrays: dict, feature_names: list[str], task: str,
+                image_hashes: dict[str, np.ndarray] | None = None) -> str:
     """A short hash of the split's contents: same data, config and seed give the same fingerprint. Images on
-    disk are hashed chunk by chunk, to the same digest as their pixels in memory."""
-    digest = hashlib.sha256()
-    digest.update(task.encode())
-    digest.update("\x1f".join(feature_names).encode())
+    disk are hashed chunk by chunk, to the same digest as their pixels in memory; in the same pass, with
+    `image_hashes`, each image's own hash is kept per split (training.data.digest.image_row_hashes)."""
+    digest_ = hashlib.sha256()
+    digest_.update(task.encode())
+    digest_.update("\x1f".join(feature_names).encode())
     for key in sorted(arrays):
         array = arrays[key]
-        digest.update(f"{key}:{array.dtype}:{array.shape}".encode())
+        digest_.update(f"{key}:{array.dtype}:{array.shape}".encode())
+        start, kept = 0, []
         for chunk in chunks_of(array):
-            digest.update(np.ascontiguousarray(chunk).tobytes())
-    return digest.hexdigest()[:16]
+            digest_.update(np.ascontiguousarray(chunk).tobytes())
+            if image_hashes is not None and key.startswith("x_"):
+                labels = arrays["y_" + key.removeprefix("x_")][start:start + len(chunk)]
+                kept.append(image_row_hashes(chunk, labels))
+            start += len(chunk)
+        if kept:
+            image_hashes[key.removeprefix("x_")] = np.concatenate(kept)
+    return digest_.hexdigest()[:16]

@@ -6,13 +6,26 @@ Every problem ends in a DataError whose message names the file, column or value 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from training.data.sources import BUNDLED_DATASETS, is_image_source
+from training.data.parts import read_parts
+from training.data.sources import (
+    BUNDLED,
+    BUNDLED_DATASETS,
+    PARTS,
+    SQL,
+    SourceError,
+    described,
+    is_image_source,
+    kind_of,
+    parts_name,
+    redacted,
+)
+from training.data.sql import read_sql
 from training.serving.errors import DataError, plain
 
 __all__ = ["DataError", "Dataset", "load_dataset", "read_table", "validate_table", "infer_task", "plain"]
@@ -36,6 +49,9 @@ class Dataset:
     dropped_missing_target: int
     # Images: (height, width, channels) every image is decoded and resized to; None for a table.
     image_shape: tuple[int, int, int] | None = None
+    # Where the rows were read, as --data, --table and --query said it (never with a password: the config refuses
+    # one): what MLflow's datasets name as their source.
+    origin: tuple[str | None, str | None, str | None] = (None, None, None)
 
     @property
     def feature_columns(self) -> list[str]:
@@ -43,16 +59,20 @@ class Dataset:
 
 
 def load_dataset(source: str, target: str | None = None, task: str = "auto",
-                 image_size: tuple[int, int] | None = None) -> Dataset:
-    """Load `source` and validate it for `task` ('auto', 'classification' or 'regression'). Images (a folder of
-    class folders, an .npz archive, `digits-images`) are classified, at `image_size` or the first image's size."""
+                 image_size: tuple[int, int] | None = None, table: str | None = None,
+                 query: str | None = None) -> Dataset:
+    """Load `source` and validate it for `task` ('auto', 'classification' or 'regression'): a table from a file, from
+    Parquet/CSV parts here or in an object store, or from a database's `table` or `query` (training.data.sources
+    says which); images (a folder of class folders, an .npz archive, `digits-images`) are classified, at
+    `image_size` or the first image's size."""
     if is_image_source(source):
-        return load_images(source, task, image_size)
-    frame, name, uri, default_target = _read_table(source)
+        return replace(load_images(source, task, image_size), origin=(source, None, None))
+    frame, name, uri, default_target = _read_table(source, table, query)
     target = target or default_target
     if target is None:
-        raise DataError(f"{source}: name the target column with --target; columns are {_columns(frame)}")
-    return validate_table(frame, target=target, task=task, name=name, source=uri)
+        raise DataError(f"{uri}: name the target column with --target; columns are {_columns(frame)}")
+    return replace(validate_table(frame, target=target, task=task, name=name, source=uri),
+                   origin=(source, table, query))
 
 
 def validate_table(frame: pd.DataFrame, target: str, task: str, name: str, source: str) -> Dataset:
@@ -136,17 +156,29 @@ def _check_target(target: pd.Series, name: str, task: str, where: str) -> None:
 
 
 def read_table(source: str) -> pd.DataFrame:
-    """Just the table of a bundled set or a file (for scoring: no target needed), with the same checks."""
+    """Just the table of a bundled set, a file or parts (for scoring: no target needed), with the same checks."""
     return _read_table(source)[0]
 
 
-def _read_table(source: str) -> tuple[pd.DataFrame, str, str, str | None]:
-    """(frame, data set name, source URI, default target column) for a bundled name or a file path."""
-    if source in BUNDLED_DATASETS:
+def _read_table(source: str, table: str | None = None,
+                query: str | None = None) -> tuple[pd.DataFrame, str, str, str | None]:
+    """(frame, data set name, source as recorded, default target column)."""
+    try:
+        kind = kind_of(source)
+    except SourceError as error:
+        raise DataError(str(error)) from None
+    if kind == BUNDLED:
         from sklearn import datasets  # imported here: it is slow and only bundled sets need it
 
         bunch = getattr(datasets, f"load_{source}")(as_frame=True)
         return bunch.frame, source, f"sklearn.datasets.load_{source}", "target"
+    if kind == SQL:
+        if not (table or query):
+            raise DataError(f"{redacted(source)} is a database: name the rows with --table or --query")
+        name = table.rpartition(".")[2] if table else "query"
+        return read_sql(source, table, query), name, described(source, table, query), None
+    if kind == PARTS:
+        return read_parts(source), parts_name(source), redacted(source), None
 
     path = Path(source).expanduser()
     if not path.exists():

@@ -84,6 +84,7 @@ Fitted on the same train rows, scored on the same test rows: is the network wort
 
 ## Data
 - data set: {data.get('dataset')} ({data.get('source')}), task {data.get('task')}
+- content digest of every row read (sha256): `{data.get('data_digest')}`
 - fingerprint of the split: `{data.get('fingerprint')}`
 - rows: {data.get('rows')}
 - class balance:

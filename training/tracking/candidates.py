@@ -12,6 +12,7 @@ from training.data.split import Split
 from training.method.fit import FitResult, fit
 from training.model.spec import ModelSpec
 from training.runtime import interruption
+from training.tracking.datasets import log_split_inputs
 from training.tracking.records import log_candidate, log_fit
 from training.tracking.runs import Tracker
 
@@ -35,6 +36,7 @@ def train_and_record(tracker: Tracker, stage_run_id: str, name: str, tags: dict[
     """
     with tracker.candidate_run(name, stage_run_id, tags=tags) as run_id:
         tracker.log_params(run_id, spec.params() if params is None else params)
+        log_split_inputs(split, ("training", "validation"))  # the rows it is trained and judged on
         try:
             result = fit(spec, split, selection, seed=seed, model=model, initial_epoch=initial_epoch,
                          callbacks=[*callbacks, tracker.epoch_logger(run_id), interruption.StopWhenAsked()])

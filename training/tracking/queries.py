@@ -72,12 +72,13 @@ def pipeline_candidates(tracker: Tracker, pipeline_run_id: str, metric: str) -> 
     return out
 
 
-def finished_pipeline_like(tracker: Tracker, current_run_id: str, fingerprint: str,
+def finished_pipeline_like(tracker: Tracker, current_run_id: str, data_digest: str,
                            versions: dict[str, str]) -> str | None:
-    """The latest finished, trained pipeline run on the same data with the same code and config."""
+    """The latest finished, trained pipeline run on the same data (the content digest of every row read), with the
+    same code and config."""
     query = " and ".join([
         "tags.stage = 'pipeline'", "attributes.status = 'FINISHED'", "tags.outcome = 'trained'",
-        f"tags.`data.fingerprint` = '{fingerprint}'",
+        f"tags.`data.digest` = '{data_digest}'",
         *(f"tags.`{key}` = '{value}'" for key, value in versions.items() if key != "git.commit")])
     runs = tracker.search(query, order_by=["attributes.start_time DESC"], max_results=2)
     return next((r.info.run_id for r in runs if r.info.run_id != current_run_id), None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from training.config import PipelineConfig, Selection
 from training.data.split import Split
 from training.method.fit import FitResult
 from training.method.selection import StageResult, comparison_table, pipeline_story, stage_result_to_dict, verdict
 from training.report import plots
+from training.tracking.datasets import log_split_inputs
 from training.tracking.models import log_keras_model
 from training.tracking.runs import Tracker
 
@@ -46,10 +46,10 @@ def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult
                               "winner.run_id": last.winner.run_id})
 
 
-def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.DataFrame, target: str,
-              pipeline_run_id: str | None = None) -> None:
-    """Row counts, class balance, fingerprint, imputation counts, the data set, the preprocessing; the pipeline
-    run is tagged with the split's fingerprint (what a later night compares)."""
+def log_split(tracker: Tracker, run_id: str, split: Split, target: str, pipeline_run_id: str | None = None) -> None:
+    """Row counts, class balance, fingerprint, imputation counts, the data's source and content digest, the three
+    splits as MLflow datasets, the preprocessing; the pipeline run is tagged with the fingerprint and the digest
+    (what a later night compares)."""
     tracker.log_params(run_id, {"dataset": split.dataset_name, "source": split.source, "task": split.task,
                                 "target": target, "n_features": int(np.prod(split.input_shape)),
                                 "input_shape": "x".join(str(d) for d in split.input_shape),
@@ -59,15 +59,17 @@ def log_split(tracker: Tracker, run_id: str, split: Split, source_frame: pd.Data
     for name, counts in split.imputed.items():
         metrics[f"imputed_values_{name}"] = sum(counts.values())
     tracker.log_metrics(run_id, metrics)
-    tracker.set_tags(run_id, {"data.fingerprint": split.fingerprint})
+    data_tags = {"data.fingerprint": split.fingerprint, "data.digest": split.data_digest, "data.source": split.source}
+    tracker.set_tags(run_id, data_tags)
     tracker.log_dict(run_id, {"rows": split.rows, "class_balance": split.class_balance(), "imputed": split.imputed,
                               "dropped_missing_target": split.dropped_missing_target,
-                              "feature_names": split.preprocessor.feature_names}, "split/summary.json")
+                              "feature_names": split.preprocessor.feature_names, "data_digest": split.data_digest,
+                              "split_digests": split.split_digests}, "split/summary.json")
     tracker.log_dict(run_id, split.preprocessor.to_dict(), "preprocessing/preprocessor.json")
-    tracker.log_dataset(run_id, source_frame, name=split.dataset_name, source=split.source, target=target,
-                        context="source", digest=split.fingerprint)
+    with tracker.active(run_id):
+        log_split_inputs(split, ("training", "validation", "test"))
     if pipeline_run_id:
-        tracker.set_tags(pipeline_run_id, {"data.fingerprint": split.fingerprint})
+        tracker.set_tags(pipeline_run_id, data_tags)
 
 
 def log_fit(tracker: Tracker, run_id: str, result: FitResult, selection: Selection) -> None:

@@ -34,6 +34,7 @@ from training.model.families import family, is_user_function
 from training.report.model_card import ChampionBefore, ModelCard
 from training.report.plots import sample_images
 from training.serving.errors import DataError
+from training.tracking.datasets import log_split_inputs
 from training.tracking.evaluation import EVALUATION_PREFIX, EvaluationResult, evaluate_predictions, gate_failure
 from training.tracking.models import load_network, load_serving_model, log_serving_model, logged_model_id
 from training.tracking.queries import finished_child
@@ -80,6 +81,7 @@ def evaluate_winner(tracker: Tracker, run_id: str, winner: Candidate, split: Spl
     serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model)
     predicted = predict_test_rows(load_serving_model(serving_uri), split)
     with tracker.active(run_id):
+        log_split_inputs(split, ("test",))
         evaluation = evaluate_predictions(predicted, split.test_truth, split.task, split.preprocessor.classes,
                                           model_id=logged_model_id(serving_uri))
     if split.is_images:
@@ -122,6 +124,7 @@ def compare_with_champion(tracker: Tracker, run_id: str, registry: Registry, win
     with tracker.run("champion-evaluation", parent_id=run_id,
                      tags={"evaluation.of": "champion", "champion.version": version}) as champion_run, \
             tracker.active(champion_run):
+        log_split_inputs(split, ("test",))
         evaluation = evaluate_predictions(predictions, split.test_truth, split.task, split.preprocessor.classes,
                                           plots=False)
     return ChampionComparison(version, float(evaluation.metrics[scored_by(split.task, selection)]),
@@ -138,13 +141,15 @@ def why_unscorable(error: Exception) -> str:
 
 def register_winner(tracker: Tracker, run_id: str, registry: Registry, winner: Candidate, scored: WinnerEvaluation,
                     selection: Selection, pipeline_run_id: str, baselines: BaselineScores, alias: str, reason: str,
-                    card: ModelCard, champion_score: float | None) -> str:
+                    card: ModelCard, champion_score: float | None, split: Split) -> str:
     """Register the served pyfunc as a new version with its tags and card, give it `alias` (the move recorded in
-    the registry's history), and note both on the promotion run; returns the version."""
+    the registry's history), and note both on the promotion run; returns the version. The version names the data
+    that made it: the source and the content digest of every row read (training.data.digest)."""
     test_metric = metric_on_test(selection.metric)
     tags = {**version_tags(winner, selection, scored.test_score, pipeline_run_id, scored.candidate_tags,
                            baselines.scores),
-            **evaluation_tags(scored.evaluation.metrics, run_id)}
+            **evaluation_tags(scored.evaluation.metrics, run_id),
+            "data.digest": split.data_digest, "data.source": split.source}
     tracker.log_text(run_id, card.markdown(), "model_card.md")
     version, _ = registry.promote(scored.serving_uri, run_id, tags, card.markdown(), alias, reason, details={
         test_metric: scored.test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})

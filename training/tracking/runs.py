@@ -12,7 +12,6 @@ import io
 import json
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 
 import mlflow
@@ -180,17 +179,6 @@ class Tracker:
         table.to_csv(buffer, index=False)
         self.log_text(run_id, buffer.getvalue(), f"{stem}.csv")
         self.log_text(run_id, markdown_table(table), f"{stem}.md")
-
-    def log_dataset(self, run_id: str, frame: pd.DataFrame, name: str, source: str, target: str,
-                    context: str, digest: str) -> None:
-        with warnings.catch_warnings():
-            # A bundled set's source is a name, not a URI, and its integer labels make MLflow hint about
-            # missing values in integer columns; neither says anything about this data set.
-            warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
-            warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")
-            dataset = mlflow.data.from_pandas(frame, source=source, targets=target, name=name, digest=digest)
-            with self.active(run_id):
-                mlflow.log_input(dataset, context=context)
 
     def epoch_logger(self, run_id: str) -> EpochLogger:
         return EpochLogger(self.client, run_id)

@@ -69,10 +69,13 @@ def test_no_champion_then_a_registered_one_that_the_same_model_does_not_beat(sto
         card = model_card_of(registry.name, winner, scored, baselines, ChampionComparison(), ACCURACY,
                              f"{alias} ({reason})", {"fingerprint": split.fingerprint}, "pipeline-1", [])
         version = register_winner(tracker, run_id, registry, winner, scored, ACCURACY, "pipeline-1", baselines,
-                                  alias, reason, card, None)
+                                  alias, reason, card, None, split)
     assert (version, alias) == ("1", CHAMPION)
     registered = registry.version(version)
     assert registered.tags["data.fingerprint"] == split.fingerprint
+    # The data that made it: the content digest of every row read, and where they came from.
+    assert (registered.tags["data.digest"], registered.tags["data.source"]) == (split.data_digest, split.source)
+    assert len(split.data_digest) == 64 and split.source == "sklearn.datasets.load_iris"
     assert registered.tags["pipeline.run_id"] == "pipeline-1"
     assert registered.description == card.markdown() and "There was no champion before it." in card.markdown()
     assert [(m.alias, m.to_version) for m in registry.history()] == [(CHAMPION, "1")]
@@ -96,7 +99,7 @@ def test_a_champion_of_other_data_cannot_score_todays_rows_and_says_why(store):
         card = model_card_of(registry.name, wine, scored, baselines, ChampionComparison(), ACCURACY, "champion",
                              {}, "pipeline-0", [])
         register_winner(tracker, run_id, registry, wine, scored, ACCURACY, "pipeline-0", baselines, CHAMPION,
-                        "first registered model", card, None)
+                        "first registered model", card, None, wine_split)
     with tracker.run("promotion") as run_id:
         scored = evaluate_winner(tracker, run_id, winner, split, ACCURACY)
         compared = compare_with_champion(tracker, run_id, registry, scored, split, ACCURACY, Gate())
