@@ -40,3 +40,28 @@ def test_make_ui_serves_the_store_and_prints_the_runs_page(tracking_uri, process
     with Browser(tmp_path / "chromium") as browser:
         browser.open(link)
         assert "pipeline ui-check" in browser.text_once(["pipeline ui-check"])
+
+
+def test_a_candidate_runs_page_shows_the_rows_it_was_trained_on(tracking_uri, processes, tmp_path):
+    """The datasets a candidate logs (training.tracking.datasets), as a person sees them on its run's page: the
+    data set's name, the digest of its training rows, and the contexts."""
+    from tests.e2e.browser import Browser
+    from training.data.split import make_split
+    from training.data.tables import load_dataset
+    from training.tracking.datasets import log_split_inputs
+    from training.tracking.runs import Tracker
+
+    split = make_split(load_dataset("iris"), (0.6, 0.2, 0.2), 0)
+    tracker = Tracker(tracking_uri, "ui-datasets")
+    with tracker.run("stage", tags={"stage": "baseline"}) as stage_run, \
+            tracker.candidate_run("base", stage_run, tags={"stage": "baseline", "kind": "candidate"}) as run_id:
+        log_split_inputs(split, ("training", "validation"))
+    port = free_port()
+    server = processes.start(["make", "-s", "ui", f"PORT={port}", f"STORE={tracking_uri.removeprefix('sqlite:///')}",
+                              "EXPERIMENT=ui-datasets"], cwd=ROOT)
+    wait_for_http(f"http://127.0.0.1:{port}/health", server)
+    digest = split.split_digests["train"][:32]  # what MLflow keeps of the sha256 (training.data.digest)
+    with Browser(tmp_path / "chromium") as browser:
+        browser.open(f"http://127.0.0.1:{port}/#/experiments/{tracker.experiment_id}/runs/{run_id}")
+        page = browser.text_once(["iris", digest])
+    assert f"iris ({digest})" in page and "Training" in page, page[:3000]

@@ -58,28 +58,29 @@ def timezone(given: str) -> str:
     return name
 
 
-NIGHTLY_PROFILE = "full"
+NIGHTLY_FIELDS = ("data", "target", "table", "query")
 
 
 def nightly_parameters(data: str = "", target: str = "", table: str = "", query: str = "") -> dict:
-    """The nightly deployment's parameters: the team's data, checked now as a run would check it (a URL with a
-    password, a database without a table or query are refused at deploy time, not at 03:00)."""
+    """The nightly deployment's data, each of `NIGHTLY_FIELDS` (None where not given; the bundled demo set without
+    NIGHTLY_DATA, said here), checked now as a run would check it: a URL with a password, or a database without a
+    table or query, is refused at deploy time, not at 03:00."""
     from pydantic import ValidationError
 
     from training.config import PipelineConfig
 
-    given = {"data": data, "target": target, "table": table, "query": query}
-    parameters = {"profile": NIGHTLY_PROFILE, **{key: value for key, value in given.items() if value}}
     if not data and (target or table or query):
         raise DeploySettingsError("NIGHTLY_TARGET, NIGHTLY_TABLE and NIGHTLY_QUERY describe NIGHTLY_DATA, which is "
                                   "not set: export NIGHTLY_DATA too (a file, parts, an object store or a database)")
+    parameters = {"data": data or PipelineConfig().data, "target": target or None, "table": table or None,
+                  "query": query or None}
     try:
         PipelineConfig(**parameters)
     except ValidationError as error:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
         raise DeploySettingsError(f"NIGHTLY_DATA={redact_uri(data)}: {problems}") from None
     if not data:
-        print(f"the nightly deployment will train the bundled demo set ({PipelineConfig().data}): export "
+        print(f"the nightly deployment will train the bundled demo set ({parameters['data']}): export "
               "NIGHTLY_DATA and NIGHTLY_TARGET (and NIGHTLY_TABLE or NIGHTLY_QUERY for a database) to train your data")
     return parameters
 
@@ -87,8 +88,9 @@ def nightly_parameters(data: str = "", target: str = "", table: str = "", query:
 def team_settings(directory: str = "", mlflow_tracking_uri: str = "", nightly_timezone: str = "",
                   nightly_data: str = "", nightly_target: str = "", nightly_table: str = "",
                   nightly_query: str = "") -> dict:
-    """The build step of prefect.yaml: its outputs are `{{ team.directory }}` and so on; the nightly deployment's
-    whole parameters are `{{ team.nightly_parameters }}`."""
+    """The build step of prefect.yaml: its outputs are `{{ team.directory }}` and so on, and the nightly
+    deployment's data as `{{ team.nightly_data }}`, `{{ team.nightly_target }}`, ... (each a whole value: Prefect
+    hands a placeholder that is the whole string over with its own type, None included)."""
+    nightly = nightly_parameters(nightly_data, nightly_target, nightly_table, nightly_query)
     return {"directory": working_directory(directory), "mlflow_tracking_uri": tracking_uri(mlflow_tracking_uri),
-            "nightly_timezone": timezone(nightly_timezone),
-            "nightly_parameters": nightly_parameters(nightly_data, nightly_target, nightly_table, nightly_query)}
+            "nightly_timezone": timezone(nightly_timezone), **{f"nightly_{k}": v for k, v in nightly.items()}}

@@ -23,7 +23,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from tests.e2e.browser import Browser, basic_auth
-from tests.e2e.postgres import postgres_server
+from tests.e2e.postgres import postgres_bin, postgres_server
+from tests.e2e.s3 import s3_server
 from tests.support import Processes, command_lines, free_port, port_answers
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +75,30 @@ def postgres():
         yield server
 
 
+def iris():
+    from sklearn.datasets import load_iris
+
+    return load_iris(as_frame=True).frame
+
+
+@pytest.fixture(scope="module")
+def team_data(postgres, tmp_path_factory):
+    """Where the team keeps its data: a table `events` in a database `nightly` of the team's PostgreSQL, and
+    Parquet parts on an S3-compatible server (moto's, its authentication on). (url of the table, the store.)"""
+    import sqlalchemy
+
+    subprocess.run([str(postgres_bin() / "createdb"), "-h", postgres.host, "-p", str(postgres.port), "-U",
+                    postgres.user, "nightly"], check=True, capture_output=True, timeout=60,
+                   env={**os.environ, "PGPASSWORD": postgres.password})
+    engine = sqlalchemy.create_engine(postgres.url.rsplit("/", 1)[0] + "/nightly")
+    iris().to_sql("events", engine, index=False)
+    engine.dispose()
+    with s3_server(tmp_path_factory.mktemp("s3") / "moto.log") as s3:
+        for day, rows in (("2026-12-01", iris().iloc[::2]), ("2026-12-02", iris().iloc[1::2])):
+            s3.put("nightly", f"events/date={day}/part-0.parquet", rows.to_parquet())
+        yield f"postgresql://{postgres.user}@{postgres.host}:{postgres.port}/nightly", s3
+
+
 @pytest.fixture(scope="module")
 def receiver():
     server = Receiver()
@@ -86,7 +111,7 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory, postgres, receiver):
+def team(tmp_path_factory, postgres, receiver, team_data):
     tmp = tmp_path_factory.mktemp("team")
     prefect_port, mlflow_port = free_port(), free_port()
     secret = {"admin": "admin-" + secrets.token_hex(8), "prefect": "team:" + secrets.token_hex(8),
@@ -100,8 +125,14 @@ def team(tmp_path_factory, postgres, receiver):
     # Everyone who talks to Prefect holds the team's auth string; the admin is MLflow's admin.
     prefect_user = {**bare, "PREFECT_API_AUTH_STRING": secret["prefect"]}
     admin = {**prefect_user, "MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": secret["admin"]}
+    # The workers also hold the data's credentials, in their environment only: the database's password and the
+    # object store's keys.
+    table_url, s3 = team_data
     pipeline_user = {**prefect_user, "MLFLOW_TRACKING_USERNAME": "pipeline",
-                     "MLFLOW_TRACKING_PASSWORD": secret["pipeline"], "PREFECT_WORKER_QUERY_SECONDS": "2"}
+                     "MLFLOW_TRACKING_PASSWORD": secret["pipeline"], "PREFECT_WORKER_QUERY_SECONDS": "2",
+                     "KERAS_MLOPS_DATA_PASSWORD": postgres.password, **s3.env}
+    # The nightly deployment trains the team's table, as `make deploy NIGHTLY_DATA=...` and the README say.
+    nightly = {"NIGHTLY_DATA": table_url, "NIGHTLY_TABLE": "events", "NIGHTLY_TARGET": "target"}
 
     def make(*args, env, **kwargs):
         return subprocess.run(["make", "-s", *args, *settings], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -125,7 +156,8 @@ def team(tmp_path_factory, postgres, receiver):
             added = make("user", f"NAME={name}", f"PERMISSION={permission}",
                          env={**admin, "MLFLOW_NEW_USER_PASSWORD": secret[name]}, timeout=300)
             assert added.returncode == 0 and f"created user {name}" in added.stdout, added.stdout + added.stderr
-        deployed = make("deploy", env={**admin, "NOTIFY_WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_port}/"},
+        deployed = make("deploy", env={**admin, **nightly,
+                                       "NOTIFY_WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_port}/"},
                         timeout=300)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         assert "failure notices for training-pipeline/nightly" in deployed.stdout
@@ -134,7 +166,7 @@ def team(tmp_path_factory, postgres, receiver):
         # the tracking URL exported as make server printed it. Every flow run below runs a deployment made so.
         plain = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], cwd=ROOT, timeout=300,
                                env={**plain_deploy_env(api), "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow_port}",
-                                    "NIGHTLY_TIMEZONE": "Europe/Berlin"}, capture_output=True, text=True)
+                                    "NIGHTLY_TIMEZONE": "Europe/Berlin", **nightly}, capture_output=True, text=True)
         assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
         # The workers' identity in MLflow is the pipeline user, from their environment only. The cpu worker takes
         # two flow runs at once: the bad-input runs spend their time importing, not training. A worker needs no
@@ -145,7 +177,7 @@ def team(tmp_path_factory, postgres, receiver):
                           log=tmp / f"worker-{pool}.log", cwd=ROOT, env=pipeline_user)
         yield {"tmp": tmp, "api_env": api, "mlflow": f"http://127.0.0.1:{mlflow_port}", "secret": secret,
                "worker_logs": [tmp / "worker-cpu.log", tmp / "worker-gpu.log"], "make": make, "bare": bare,
-               "receiver": receiver}
+               "receiver": receiver, "table_url": table_url}
     finally:
         workers.stop_all()  # make exits first; the prefect worker in its group must be gone too
         stopped = make("stop", env=bare, timeout=120)
@@ -205,16 +237,33 @@ def created(run: subprocess.CompletedProcess) -> tuple[str, str]:
 
 # The nightly deployment as a user starts it, on a small grid through its parameters, on the gpu pool's worker
 # (the whole quick grid runs in-process in tests/flows/test_pipeline.py; candidates on Dask, with the pipeline's
-# one cluster for all its stages, in tests/flows/test_task_runners.py).
-SMALL_RUN = ["profile=quick", "data=iris", "capacity_units=[[8]]", "dropout_rates=[0.2]",
-             'schedule_variants=["early-stopping"]', "tuner=random", "max_trials=1"]
+# one cluster for all its stages, in tests/flows/test_task_runners.py). Its data is the deployment's own: the
+# team's table.
+SMALL_RUN = ["profile=quick", "capacity_units=[[8]]", "dropout_rates=[0.2]", 'schedule_variants=["early-stopping"]',
+             "tuner=random", "max_trials=1"]
+# At the same time, on the cpu pool's worker: the manual deployment on Parquet parts in the object store.
+S3_RUN = [*SMALL_RUN, "data=s3://nightly/events/date=2026-12-*/", "target=target", "experiment=object-store",
+          "model_name=object-store-model"]
+
+
+def wait_final(team, flow_run_id: str, timeout: float = 900):
+    deadline = time.monotonic() + timeout
+    with prefect_client(team) as prefect:
+        while not (state := prefect.read_flow_run(flow_run_id).state).is_final():
+            assert time.monotonic() < deadline, f"flow run {flow_run_id} still {state.type}"
+            time.sleep(2)
+    return state
 
 
 @pytest.fixture(scope="module")
 def nightly_run(team):
-    """`prefect deployment run training-pipeline/nightly --watch`, once for the module; the finished run."""
+    """`prefect deployment run training-pipeline/nightly --watch`, once for the module, and the manual deployment on
+    the object store beside it; the nightly's finished run (the other's state is `object_store_run`)."""
+    on_s3 = run_deployment(team, "training-pipeline/manual", S3_RUN, watch=False)
+    assert on_s3.returncode == 0, on_s3.stdout + on_s3.stderr
     done = run_deployment(team, "training-pipeline/nightly", SMALL_RUN, watch=True)
     assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + worker_logs(team)
+    team["object_store_run"] = created(on_s3)[1]
     return done
 
 
@@ -254,7 +303,8 @@ def test_a_nightly_run_through_a_worker_with_credentials_registers_its_champion(
     assert champion.tags["pipeline.run_id"] == runs[0].info.run_id
     # artifacts went through the tracking server, not to a local path of the worker
     assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")
-    assert (runs[0].data.params["data"], runs[0].data.params["capacity_units"]) == ("iris", "[(8,)]")
+    assert (runs[0].data.params["data"], runs[0].data.params["table"]) == (team["table_url"], "events")
+    assert runs[0].data.params["capacity_units"] == "[(8,)]"
     # Trained by the worker's flow run process, not by anything of this test.
     flow_process = runs[0].data.tags["owner.process"]
     assert flow_process.rsplit("/", 2)[1] != str(os.getpid())
@@ -264,8 +314,8 @@ def test_a_nightly_run_through_a_worker_with_credentials_registers_its_champion(
     in_postgres = postgres.query("select count(*) from runs join experiments using (experiment_id) where "
                                  "experiments.name = 'keras-mlops' and runs.lifecycle_stage = 'active'")[0][0]
     assert in_postgres == len(client.search_runs([experiment.experiment_id]))
-    assert postgres.query("select name, alias, version from registered_model_aliases") == [
-        ("keras-mlops-model", "champion", int(champion.version))]
+    assert postgres.query("select name, alias, version from registered_model_aliases where name = "
+                          "'keras-mlops-model'") == [("keras-mlops-model", "champion", int(champion.version))]
     # The pipeline user made the experiment and the model, so it manages them (MLflow grants their creator);
     # the reader reads them.
     from mlflow.server import get_app_client
@@ -276,6 +326,32 @@ def test_a_nightly_run_through_a_worker_with_credentials_registers_its_champion(
     for user, permission in (("pipeline", "MANAGE"), ("reader", "READ")):
         assert {kind: auth.get_user_permission(user, kind, key).permission for kind, key in made.items()} == {
             "experiment": permission, "registered_model": permission}
+
+
+def test_the_nightly_deployment_trains_the_teams_table_and_a_run_can_train_parts_in_an_object_store(team,
+                                                                                                    nightly_run):
+    """Issue 27: the nightly deployment's data is the team's PostgreSQL table (make deploy NIGHTLY_DATA=...), the
+    manual one trained Parquet parts on S3 through the cpu worker at the same time; each run and version names the
+    rows that made it, and the deployment holds no password."""
+    inspect = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", "training-pipeline/nightly", "--output",
+                              "json"], env=team["api_env"], capture_output=True, text=True, timeout=120)
+    parameters = json.loads(inspect.stdout)["parameters"]
+    assert parameters == {"profile": "full", "data": team["table_url"], "table": "events", "target": "target",
+                          "query": None}
+    client = MlflowClient(team["mlflow"])
+    (pipeline,) = client.search_runs([client.get_experiment_by_name("keras-mlops").experiment_id],
+                                     "tags.stage = 'pipeline'")
+    assert pipeline.data.tags["data.source"] == f"{team['table_url']} table events"
+    champion = client.get_model_version_by_alias("keras-mlops-model", "champion")
+    assert champion.tags["data.digest"] == pipeline.data.tags["data.digest"]
+    state = wait_final(team, team["object_store_run"])
+    assert state.is_completed(), (state.message, worker_logs(team))
+    on_s3 = client.get_model_version_by_alias("object-store-model", "champion")
+    assert on_s3.tags["data.source"] == "s3://nightly/events/date=2026-12-*/"
+    # The same rows in both places (the parts split iris in two), read in another order: another digest.
+    assert len(on_s3.tags["data.digest"]) == 64 and on_s3.tags["data.digest"] != champion.tags["data.digest"]
+    trials = client.search_runs([client.get_experiment_by_name("object-store").experiment_id], "tags.kind = 'trial'")
+    assert trials and all({d.dataset.name for d in r.inputs.dataset_inputs} == {"events"} for r in trials)
 
 
 def test_nightly_deployment_is_scheduled_at_three(team):
@@ -503,8 +579,9 @@ def bad_data_runs(team, nightly_run):
         params = {"data": build(case_folder), "experiment": "bad-input", "model_name": "bad-input",
                   "profile": "quick", **dict(zip([a.removeprefix("--").replace("-", "_") for a in extra[::2]],
                                                  extra[1::2], strict=True))}
-        done = run_deployment(team, f"training-pipeline/{deployment}", [f"{k}={v}" for k, v in params.items()],
-                              watch=False)
+        # The nightly deployment reads a table; a file given instead runs without it (JSON null).
+        done = run_deployment(team, f"training-pipeline/{deployment}", [f"{k}={v}" for k, v in params.items()]
+                              + (["table=null"] if deployment == "nightly" else []), watch=False)
         assert done.returncode == 0, done.stdout + done.stderr
         flow_runs[name] = (deployment, *created(done), expected)
     deadline, finished = time.monotonic() + 900, {}

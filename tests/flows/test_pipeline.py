@@ -151,9 +151,55 @@ def test_split_run_records_the_data(pipeline_run):
     assert split.data.metrics["rows_val"] == 287
     assert split.data.metrics["rows_test"] == 359
     assert split.data.params["fingerprint"] == result.fingerprint
-    assert split.inputs.dataset_inputs[0].dataset.name == "digits"
+    assert split.data.tags["data.digest"] == result.data_digest and len(result.data_digest) == 64
+    assert split.data.tags["data.source"] == "sklearn.datasets.load_digits"
     paths = {a.path for a in client.list_artifacts(split.info.run_id, "split")}
     assert paths == {"split/summary.json"}
+
+
+def datasets_of(run) -> dict[str, tuple[str, str]]:
+    """context -> (name, digest) of a run's logged datasets."""
+    return {next(t.value for t in d.tags if t.key == "mlflow.data.context"): (d.dataset.name, d.dataset.digest)
+            for d in run.inputs.dataset_inputs}
+
+
+def test_every_run_that_touched_the_data_names_its_rows_and_one_search_finds_them(pipeline_run):
+    """The split run logs its three splits, every candidate and trial the two it trained and was judged on, the
+    promotion and the champion's evaluation the test rows; the registered version names the data."""
+    import json
+
+    from flows.tasks import prepare_data
+    from training.config import PipelineConfig
+
+    result, client, uri = pipeline_run
+    split = prepare_data.fn(PipelineConfig(profile="quick")).split
+    digests = {context: ("digits", split.split_digests[name][:32])
+               for name, context in (("train", "training"), ("val", "validation"), ("test", "test"))}
+    runs = tree_runs(client, result.pipeline_run_id)
+    by_stage = {}
+    for run in runs:
+        by_stage.setdefault((run.data.tags.get("stage"), run.data.tags.get("kind")), []).append(run)
+    (split_run,) = by_stage[("split", None)]
+    assert datasets_of(split_run) == digests
+    trained_on = [r for key, rs in by_stage.items() if key[1] in ("candidate", "trial") for r in rs]
+    assert trained_on and all(datasets_of(r) == {k: digests[k] for k in ("training", "validation")}
+                              for r in trained_on)
+    promotion = next(r for r in by_stage[("promotion", None)]
+                     if r.data.tags.get("registered.version") == result.promotion.version)
+    assert datasets_of(promotion)["test"] == digests["test"]
+    profile = json.loads(next(d.dataset.profile for d in split_run.inputs.dataset_inputs
+                              if d.dataset.digest == digests["training"][1]))
+    assert profile["rows"] == 1151 and profile["sha256"] == split.split_digests["train"]
+    assert sum(profile["class_counts"].values()) == 1151 and profile["data_sha256"] == result.data_digest
+    # "Which runs trained on tonight's rows" is one search.
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.search_runs(experiment_ids=[split_run.info.experiment_id], filter_string=(
+        f"dataset.digest = '{digests['training'][1]}' and dataset.context = 'training'"))
+    assert {r.info.run_id for r in trained_on} | {split_run.info.run_id} <= set(found["run_id"])
+    version = client.get_model_version(result.promotion.model_name, result.promotion.version)
+    assert (version.tags["data.digest"], version.tags["data.source"]) == (result.data_digest,
+                                                                         "sklearn.datasets.load_digits")
+    assert f"content digest of every row read (sha256): `{result.data_digest}`" in version.description
 
 
 def test_candidate_has_spec_curves_diagnosis_and_model(pipeline_run):

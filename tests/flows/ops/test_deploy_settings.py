@@ -14,7 +14,7 @@ def test_the_working_directory_defaults_to_the_folder_deployed_from(monkeypatch)
     monkeypatch.chdir(ROOT)
     assert team_settings("", "http://mlflow:5000", "") == {
         "directory": str(ROOT), "mlflow_tracking_uri": "http://mlflow:5000", "nightly_timezone": "UTC",
-        "nightly_parameters": {"profile": "full"}}
+        "nightly_data": "digits", "nightly_target": None, "nightly_table": None, "nightly_query": None}
     assert team_settings(str(ROOT / "flows" / ".."), "http://mlflow:5000", "Europe/Berlin")["directory"] == str(ROOT)
 
 
@@ -38,12 +38,13 @@ def test_the_nightly_deployment_trains_the_teams_data_or_says_it_trains_the_demo
     monkeypatch.chdir(ROOT)
     settings = team_settings("", "http://mlflow:5000", "", "postgresql://etl@db.internal/warehouse", "churned",
                              "events")
-    assert settings["nightly_parameters"] == {"profile": "full", "data": "postgresql://etl@db.internal/warehouse",
-                                              "target": "churned", "table": "events"}
+    assert {k: v for k, v in settings.items() if k.startswith("nightly_") and k != "nightly_timezone"} == {
+        "nightly_data": "postgresql://etl@db.internal/warehouse", "nightly_target": "churned",
+        "nightly_table": "events", "nightly_query": None}
     assert capsys.readouterr().out == ""
     query = team_settings("", "http://mlflow:5000", "", "sqlite:///n.db", "y", "", "select * from events")
-    assert query["nightly_parameters"]["query"] == "select * from events"
-    assert team_settings("", "http://mlflow:5000", "")["nightly_parameters"] == {"profile": "full"}
+    assert query["nightly_query"] == "select * from events"
+    assert team_settings("", "http://mlflow:5000", "")["nightly_data"] == "digits"
     assert "will train the bundled demo set (digits): export NIGHTLY_DATA" in capsys.readouterr().out
 
 
