@@ -213,20 +213,22 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
     except DataError as error:  # named with where the rows came from: the file, or the folder of class folders
         raise DataError(f"{dataset.source}: {error}") from error
     indices = {"train": train_idx, "val": val_idx, "test": test_idx}
+    # The splits are rows of the one table, never copies of it: the preprocessing reads them a column at a time.
     features = frame.drop(columns=[split_by]) if split_by is not None else frame
-    frames = {name: features.iloc[idx] for name, idx in indices.items()}
-    preprocessor = fitted_preprocessor(dataset, frames["train"])
+    preprocessor = fitted_preprocessor(dataset, features, train_idx)
     stream = (dataset.image_shape is not None and IMAGE_COLUMN not in frame.columns
               and len(frame) * int(np.prod(dataset.image_shape)) > image_memory_mb * 2**20)
     arrays, imputed = {}, {}
-    for name, part in frames.items():
-        if isinstance(preprocessor, ImagePreprocessor) and IMAGE_COLUMN not in part.columns:
-            files = ImageFiles(tuple(part[PATH_COLUMN]), *preprocessor.input_shape)
+    for name, idx in indices.items():
+        if isinstance(preprocessor, ImagePreprocessor) and IMAGE_COLUMN not in features.columns:
+            files = ImageFiles(tuple(features[PATH_COLUMN].iloc[idx]), *preprocessor.input_shape)
             x, counts = (files if stream else files.pixels(files.paths)), {}
+        elif isinstance(preprocessor, ImagePreprocessor):
+            x, counts = preprocessor.transform(features.iloc[idx])
         else:
-            x, counts = preprocessor.transform(part)
+            x, counts = preprocessor.transform(features, idx)
         arrays[f"x_{name}"] = x
-        arrays[f"y_{name}"] = preprocessor.encode_target(part[dataset.target])
+        arrays[f"y_{name}"] = preprocessor.encode_target(features[dataset.target].iloc[idx])
         imputed[name] = counts
     for array in arrays.values():
         if isinstance(array, np.ndarray):
@@ -244,7 +246,7 @@ def make_split(dataset: Dataset, fractions: tuple[float, float, float], seed: in
         source=dataset.source,
         dropped_missing_target=dataset.dropped_missing_target,
         imputed=imputed,
-        test_frame=test_rows(frames["test"], preprocessor, dataset.target),
+        test_frame=test_rows(features.iloc[test_idx], preprocessor, dataset.target),
         data_digest=data_digest,
         split_digests=split_digests,
         origin=dataset.origin,
@@ -268,13 +270,13 @@ def content_digests(dataset: Dataset, indices: dict[str, np.ndarray],
     return digest(rows, header), {name: digest(hashes, header) for name, hashes in by_split.items()}
 
 
-def fitted_preprocessor(dataset: Dataset, train: pd.DataFrame) -> Preprocessor:
-    """The table's preprocessing fitted on the train rows; for images, the size and channels they are decoded to
-    and the train rows' classes."""
+def fitted_preprocessor(dataset: Dataset, frame: pd.DataFrame, train: np.ndarray) -> Preprocessor:
+    """The table's preprocessing fitted on the train rows (`train`, positions in `frame`); for images, the size and
+    channels they are decoded to and the train rows' classes."""
     if dataset.image_shape is None:
-        return Preprocessor.fit(train, dataset.target, dataset.task)
+        return Preprocessor.fit(frame, dataset.target, dataset.task, rows=train)
     height, width, channels = dataset.image_shape
-    classes = sorted(train[dataset.target].unique().tolist(), key=str)
+    classes = sorted(frame[dataset.target].iloc[train].unique().tolist(), key=str)
     return ImagePreprocessor(target=dataset.target, task=dataset.task, classes=[plain(c) for c in classes],
                              height=height, width=width, channels=channels)
 
@@ -301,7 +303,7 @@ def fingerprint(arrays: dict, feature_names: list[str], task: str,
         digest_.update(f"{key}:{array.dtype}:{array.shape}".encode())
         start, kept = 0, []
         for chunk in chunks_of(array):
-            digest_.update(np.ascontiguousarray(chunk).tobytes())
+            digest_.update(np.ascontiguousarray(chunk).data)  # its bytes, without a copy of them
             if image_hashes is not None and key.startswith("x_"):
                 labels = arrays["y_" + key.removeprefix("x_")][start:start + len(chunk)]
                 kept.append(image_row_hashes(chunk, labels))

@@ -16,11 +16,12 @@ import os
 import numpy as np
 import pandas as pd
 
+from training.data.columns import concatenated, reordered
 from training.data.digest import table_row_hashes
 from training.data.sources import described
 from training.serving.errors import DataError
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 10_000  # rows of Python objects between the driver and pandas at once: few, so the peak is the table's
 PASSWORD_VARIABLE = "KERAS_MLOPS_DATA_PASSWORD"
 CONNECT_TIMEOUT_S = 15  # an unreachable host is reported, not waited on for the driver's default minutes
 
@@ -58,20 +59,17 @@ def read_sql(url: str, table: str | None = None, query: str | None = None,
             else:
                 statement = text(query)
             streamed = connection.execution_options(stream_results=True, max_row_buffer=chunk_rows)
-            chunks = list(pd.read_sql(statement, streamed, chunksize=chunk_rows))
+            frame = concatenated(pd.read_sql(statement, streamed, chunksize=chunk_rows))
     except DataError:
         raise
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:  # pandas wraps the database's own in its own
         raise DataError(f"{where}: {reason(error.__cause__ or error)}") from error
     finally:
         engine.dispose()
-    if not chunks or sum(len(c) for c in chunks) == 0:
-        columns = list(chunks[0].columns) if chunks else []
+    if len(frame) == 0:
+        columns = [str(c) for c in frame.columns]
         raise DataError(f"{where}: no rows" + (f" (columns {columns})" if columns else ""))
-    frame = pd.concat(chunks, ignore_index=True, copy=False)
-    del chunks
-    order = np.argsort(table_row_hashes(frame), kind="stable")
-    return frame.take(order).reset_index(drop=True)
+    return reordered(frame, np.argsort(table_row_hashes(frame), kind="stable"))
 
 
 def reason(error: Exception) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data.parts import read_parts
+from training.data.parts import parquet_frame, read_parts
 from training.data.sources import (
     BUNDLED,
     BUNDLED_DATASETS,
@@ -91,7 +91,8 @@ def validate_table(frame: pd.DataFrame, target: str, task: str, name: str, sourc
     if missing_target.all():
         raise DataError(f"{where}: target column {target!r} is entirely missing ({len(frame)} rows, no value)")
     dropped = int(missing_target.sum())
-    frame = frame.loc[~missing_target].reset_index(drop=True)
+    if dropped:  # else the table as it is: a large one is not copied for nothing
+        frame = frame.loc[~missing_target].reset_index(drop=True)
 
     features = frame.drop(columns=[target])
     empty = [str(c) for c in features.columns if features[c].isna().all()]
@@ -220,7 +221,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path)
+        return parquet_frame(path)
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
         raise DataError(f"{path}: not a readable Parquet file: {error}") from error
 

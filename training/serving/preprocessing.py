@@ -33,23 +33,36 @@ class Preprocessor:
     classes: list = field(default_factory=list)
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, target: str, task: str) -> Preprocessor:
-        features = train.drop(columns=[target])
-        numeric = [c for c in features.columns if _is_numeric(features[c])]
-        categorical = [c for c in features.columns if c not in numeric]
-        numbers = features[numeric].astype("float64")
-        medians = numbers.median().fillna(0.0)
-        filled = numbers.fillna(medians)
-        stds = filled.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a constant column must not divide by zero
-        texts = {c: features[c].dropna().astype(str) for c in categorical}
-        classes = sorted(train[target].unique().tolist(), key=str) if task == "classification" else []
+    def fit(cls, frame: pd.DataFrame, target: str, task: str, rows: np.ndarray | None = None) -> Preprocessor:
+        """Fitted on the rows `rows` of `frame` (all of them by default): the train rows, read a column at a time,
+        so that a large table is never copied whole."""
+        def train(column) -> pd.Series:
+            values = frame[column]
+            return values if rows is None else values.iloc[rows]
+
+        features = [c for c in frame.columns if c != target]
+        numeric = [c for c in features if _is_numeric(frame[c])]
+        categorical = [c for c in features if c not in numeric]
+        medians, means, stds = [], [], []
+        for column in numeric:
+            numbers = train(column).astype("float64")
+            median = numbers.median()
+            median = 0.0 if pd.isna(median) else float(median)
+            filled = numbers.fillna(median)
+            std = filled.std(ddof=0)
+            # A constant column must not divide by zero.
+            stds.append(1.0 if pd.isna(std) or std == 0.0 else float(std))
+            medians.append(median)
+            means.append(float(filled.mean()))
+        texts = {c: train(c).dropna().astype(str) for c in categorical}
+        classes = sorted(train(target).unique().tolist(), key=str) if task == "classification" else []
         return cls(
             target=target,
             task=task,
             numeric=[str(c) for c in numeric],
-            medians=medians.tolist(),
-            means=filled.mean().tolist(),
-            stds=stds.tolist(),
+            medians=medians,
+            means=means,
+            stds=stds,
             categorical={str(c): sorted(texts[c].unique().tolist()) for c in categorical},
             modes={str(c): (texts[c].mode().iloc[0] if len(texts[c]) else "") for c in categorical},
             classes=[plain(v) for v in classes],
@@ -64,27 +77,36 @@ class Preprocessor:
     def input_columns(self) -> list[str]:
         return list(self.numeric) + list(self.categorical)
 
-    def transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
-        """Model-ready float32 features, and how many missing values were imputed per column."""
+    def transform(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, int]]:
+        """Model-ready float32 features of the rows `rows` of `frame` (all of them by default), and how many missing
+        values were imputed per column. Written a column at a time into the result: a large table is never held
+        twice."""
         missing = [c for c in self.input_columns if c not in frame.columns]
         if missing:
             raise DataError(f"columns {missing} are missing; the model was trained on {self.input_columns}")
+        count = len(frame) if rows is None else len(rows)
+        out = np.empty((count, len(self.feature_names)), dtype="float32")
         imputed: dict[str, int] = {}
-        numbers = frame[self.numeric].astype("float64")
-        for column, count in numbers.isna().sum().items():
-            if count:
-                imputed[column] = int(count)
-        numbers = numbers.fillna(dict(zip(self.numeric, self.medians, strict=True)))
-        scaled = (numbers.to_numpy() - np.asarray(self.means)) / np.asarray(self.stds)
-        blocks = [scaled]
+        for j, column in enumerate(self.numeric):
+            values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+            values = values[rows] if rows is not None else values.copy()
+            gaps = np.isnan(values)
+            if gaps.any():
+                imputed[column] = int(gaps.sum())
+                values[gaps] = self.medians[j]
+            values -= self.means[j]
+            values /= self.stds[j]
+            out[:, j] = values
+        start = len(self.numeric)
         for column, categories in self.categorical.items():
-            values = frame[column]
+            values = frame[column] if rows is None else frame[column].iloc[rows]
             if int(values.isna().sum()):
                 imputed[column] = int(values.isna().sum())
             texts = values.astype(object).where(values.notna(), self.modes[column]).astype(str).to_numpy()
             # Categories never seen in training encode as all zeros rather than failing the row.
-            blocks.append((texts[:, None] == np.asarray(categories, dtype=object)[None, :]).astype("float64"))
-        return np.concatenate(blocks, axis=1).astype("float32"), imputed
+            out[:, start:start + len(categories)] = texts[:, None] == np.asarray(categories, dtype=object)[None, :]
+            start += len(categories)
+        return out, imputed
 
     def encode_target(self, values: pd.Series) -> np.ndarray:
         if self.task == "regression":
