@@ -1,11 +1,10 @@
 """The team's data where it lives, for real on 127.0.0.1: a PostgreSQL table and query (password from the
 environment), Parquet parts on an S3-compatible server (moto's, authentication on). Every bad input through the
-CLI: exit 2, one `error:` line naming the source and the cause, nothing written. The nightly deployment through a
-worker on both is in tests/e2e/test_deployments.py."""
+CLI: exit 2, one `error:` line naming the source and the cause, nothing written. Whole pipelines on both, through
+workers of the nightly and manual deployments, are in tests/e2e/test_deployments.py."""
 
 import os
 
-import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
@@ -114,20 +113,3 @@ def test_a_bad_source_exits_2_naming_it_and_writes_nothing(case, warehouse, cred
     assert all(words in error for words in expected), error
     assert warehouse.password not in error and os.environ["AWS_SECRET_ACCESS_KEY"] not in error
     assert_nothing_written(tracking_uri)
-
-
-def test_the_nightly_rows_of_an_object_store_train_a_quick_pipeline(prefect_harness, credentials, tracking_uri, capsys):
-    """The whole pipeline from Parquet parts on S3, as small as the stages allow; its candidates show the rows."""
-    from mlflow import MlflowClient
-
-    code = main(["run", "--profile", "quick", "--data", "s3://nightly/events/date=2026-12-*/", "--target", "target",
-                 "--capacity-units", "8", "--dropout-rates", "0.2", "--schedule-variants", "early-stopping",
-                 "--tuner", "random", "--max-trials", "1", "--tracking-uri", tracking_uri, "--experiment", "s3",
-                 "--model-name", "s3-model"])
-    assert code == 0, capsys.readouterr().err[-3000:]
-    client = MlflowClient(tracking_uri)
-    version = client.get_model_version_by_alias("s3-model", "champion")
-    assert version.tags["data.source"] == "s3://nightly/events/date=2026-12-*/"
-    pipeline = client.get_run(client.get_run(version.run_id).data.tags["mlflow.parentRunId"])
-    assert pipeline.data.tags["data.digest"] == version.tags["data.digest"]
-    pd.testing.assert_frame_equal(load_dataset("s3://nightly/events/", "target").frame, WINE)

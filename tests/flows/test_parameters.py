@@ -21,6 +21,7 @@ FIELDS = PipelineConfig.model_fields
 # field is here, so a new field cannot reach one of the three and miss another.
 VALUES = {
     "data": (["wine"], "wine"), "target": (["label"], "label"), "model": (["cnn"], "cnn"),
+    "table": (["events"], "events"), "query": (["select 1"], "select 1"), "split_by": (["day"], "day"),
     "image_size": (["32", "24"], [32, 24]), "image_memory_mb": (["512"], 512), "task": (["regression"], "regression"),
     "train_fraction": (["0.7"], 0.7), "val_fraction": (["0.1"], 0.1), "test_fraction": (["0.2"], 0.2),
     "seed": (["7"], 7), "profile": (["quick"], "quick"), "strategy": (["grid"], "grid"), "epochs": (["5"], 5),
@@ -38,6 +39,7 @@ VALUES = {
 }
 # Fields that a value alone cannot set: each needs another field set too (the config's own rules).
 NEEDS = {"dask_address": {"task_runner": "dask"}, "train_fraction": {"val_fraction": 0.1},
+         "table": {"data": "sqlite:///warehouse.db"}, "query": {"data": "sqlite:///warehouse.db"},
          "val_fraction": {"train_fraction": 0.7}, "test_fraction": {}}
 
 

@@ -79,6 +79,8 @@ def test_an_error_while_a_stop_is_pending_ends_the_run_killed(tracking_uri):
 
 def test_a_stop_that_tensorflow_turned_into_a_runtime_error_is_raised_as_itself(tracking_uri, monkeypatch):
     from training.config import Selection
+    from training.data.split import make_split
+    from training.data.tables import load_dataset
     from training.model.spec import ModelSpec
     from training.tracking import candidates
     from training.tracking.runs import Tracker
@@ -91,7 +93,8 @@ def test_a_stop_that_tensorflow_turned_into_a_runtime_error_is_raised_as_itself(
     tracker = Tracker(tracking_uri, "interruption")
     with tracker.run("stage") as stage_run_id:
         with pytest.raises(Stop):
-            candidates.train_and_record(tracker, stage_run_id, "base", {"kind": "candidate"}, ModelSpec(), None,
+            candidates.train_and_record(tracker, stage_run_id, "base", {"kind": "candidate"}, ModelSpec(),
+                                        make_split(load_dataset("iris"), (0.6, 0.2, 0.2), 0),
                                         Selection("val_accuracy", "max"), seed=0)
         interruption.forget()  # else the stage run ends KILLED too, as it should in a real stop
     (run,) = tracker.child_runs(stage_run_id)
