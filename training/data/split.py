@@ -52,6 +52,14 @@ class Split:
     # validation score): it lives and dies with the split.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def __getstate__(self) -> dict:
+        # The memo stays in its process: what it holds (MLflow datasets, whose source classes MLflow makes at run
+        # time) may not pickle, and a worker process derives its own (tuning.distributed sends the split).
+        return {**self.__dict__, "memo": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)  # a frozen dataclass: object.__setattr__ would be the only other way in
+
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
