@@ -13,6 +13,11 @@ from flows.cli_options import add_config_options, config_fields_from_args
 from training.config import PipelineConfig
 
 LIBRARIES = ("tensorflow", "keras", "keras-tuner", "mlflow", "prefect")
+# What `check` reads: where the data is and how, whom it is compared with, and the checks' own settings.
+CHECK_OPTIONS = ("data", "table", "query", "target", "task", "split_by", "image_size", "image_memory_mb",
+                 "max_unreadable_share", "model", "seed", "model_name", "experiment", "tracking_uri", "on_drift",
+                 "drift_warn", "drift_threshold", "min_rows_share", "max_null_increase", "max_unseen_share",
+                 "accept_schema_change")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     # The registry commands read these values themselves (no PipelineConfig), so they carry the config's defaults.
     registry_options = ("model_name", "tracking_uri")
     add_config_options(predict, names=registry_options, keep_defaults=True)
+
+    check = commands.add_parser(
+        "check", help="check data against the champion's (the validation stage alone, nothing recorded)",
+        description="Run the data checks of the pipeline's validation stage on --data against the profile of the "
+                    "registered model's champion (or --version): the contract, each column's drift, the verdict "
+                    "table. Exit status 2 when the night would be refused.")
+    add_config_options(check, names=CHECK_OPTIONS)
+    check.add_argument("--version", dest="against", metavar="VERSION",
+                       help="Compare with this registered version instead of the champion.")
 
     for name, text in (("rollback", "move `champion` back to the version it replaced, or to --to VERSION"),
                        ("history", "list every alias move of a registered model")):
@@ -93,6 +107,8 @@ def print_summary(result) -> None:
     print(f"pipeline run:    {result.pipeline_run_id}")
     print(f"tracking URI:    {result.tracking_uri}")
     print(f"data:            digest {result.data_digest[:16]} (every row read), split fingerprint {result.fingerprint}")
+    if result.data_validation:
+        print(f"data checks:     {result.data_validation} (the validation run has the report and the drift picture)")
     print(f"total time:      {result.seconds:.0f}s")
     print()
     print(line(h.ljust(w) for h, w in zip(header, widths, strict=True)))
@@ -149,6 +165,22 @@ def rollback(args) -> int:
     return 0
 
 
+def check(args) -> int:
+    from flows.tasks import DataRequest, prepare_devices, prepared_data
+    from flows.validation import judge
+    from training.report.validation import verdict_text
+    from training.tracking.runs import Tracker
+    from training.tracking.uris import resolve_tracking_uri
+
+    config = config_from_args(args)
+    prepare_devices(config)
+    prepared = prepared_data(DataRequest.of(config))
+    report = judge(config, Tracker(resolve_tracking_uri(config.tracking_uri), config.experiment), prepared,
+                   args.against)
+    print(verdict_text(report))
+    return 2 if report.blocked else 0
+
+
 def predict(args) -> int:
     from training.data.tables import read_table
     from training.tracking.models import load_model_for_scoring
@@ -202,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def config_problems(error) -> str:
+    """pydantic's errors of a config, one clause each, naming the field and the refused value."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
+                     + (f" (got {e['input']!r})" if e["loc"] else "") for e in error.errors())
+
+
 def _main(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -212,7 +250,11 @@ def _main(args: argparse.Namespace) -> int:
         from training.tracking.errors import TrackingError
 
         try:
-            return {"predict": predict, "rollback": rollback, "history": history}[args.command](args)
+            commands = {"predict": predict, "rollback": rollback, "history": history, "check": check}
+            return commands[args.command](args)
+        except ValidationError as error:
+            print(f"error: invalid configuration: {config_problems(error)}", file=sys.stderr)
+            return 2
         except (DataError, ValueError, TrackingError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -232,9 +274,7 @@ def _main(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
-                             + (f" (got {e['input']!r})" if e["loc"] else "") for e in error.errors())
-        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        print(f"error: invalid configuration: {config_problems(error)}", file=sys.stderr)
         return 2
     from training.runtime.progress import show_progress_on_console
 

@@ -1,4 +1,4 @@
-"""The pipeline flow: split -> baseline -> capacity -> regularization -> schedule -> tuning -> promotion,
+"""The pipeline flow: split -> validation -> baseline -> capacity -> regularization -> schedule -> tuning -> promotion,
 one MLflow run tree."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from flows.stages import (
     tuning_stage,
 )
 from flows.tasks import connect, flow_run_ended, prepare_data, prepare_devices
+from flows.validation import validation_stage
 from training.config import PipelineConfig
 from training.method.gate import PromotionResult
 from training.method.selection import StageResult
@@ -54,6 +55,7 @@ class PipelineResult:
     unchanged_since: str | None = None  # set when nothing was trained: the finished run this one repeats
     data_digest: str = ""  # sha256 of every row read (training.data.digest)
     runs_page: str = ""  # the experiment's "Training runs" page in the MLflow UI
+    data_validation: str = ""  # the validation stage's status: passed, warn or held
 
 
 RESUME = (str | None, None, "An unfinished pipeline run (its MLflow run id) to continue: its finished stages are "
@@ -93,6 +95,8 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
         else:
             log_pipeline_start(tracker, run_id, config, libraries)
         split = split_stage(config, run_id)
+        # Tonight's data against the champion's: a broken night stops here, before anything trains.
+        validation = validation_stage(config, run_id)
         previous = finished_pipeline_like(tracker, run_id, split["data_digest"], versions)
         if previous and not config.force and not resume:
             # Nightly retraining on unchanged data, code and config would only repeat the last run.
@@ -102,7 +106,8 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
             return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri,
                                   pipeline_run_id=run_id, fingerprint=split["fingerprint"], metric="",
                                   seconds=time.perf_counter() - started, unchanged_since=previous,
-                                  runs_page=tracker.runs_page(), data_digest=split["data_digest"])
+                                  runs_page=tracker.runs_page(), data_digest=split["data_digest"],
+                                  data_validation=validation)
         with candidate_cluster(config) as on_cluster:  # the config as is, or pointing at the run's Dask cluster
             stages = [baseline_stage(on_cluster, run_id)]
             # Each stage starts from the previous stage's winner; the search spends what the stages before it
@@ -119,4 +124,5 @@ def training_pipeline(config: PipelineConfig, resume: str | None = None) -> Pipe
     say(f"pipeline finished in {seconds:.1f}s")
     return PipelineResult(experiment=config.experiment, tracking_uri=tracker.tracking_uri, pipeline_run_id=run_id,
                           fingerprint=split["fingerprint"], metric=stages[0].metric, stages=stages, seconds=seconds,
-                          promotion=promotion, runs_page=tracker.runs_page(), data_digest=split["data_digest"])
+                          promotion=promotion, runs_page=tracker.runs_page(), data_digest=split["data_digest"],
+                          data_validation=validation)

@@ -18,11 +18,13 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import get_current_settings
 
+from flows.notify import post_notice
 from flows.parameters import config_fields
 from flows.tasks import connect, prepare_data
+from training.checks.validation import HELD
 from training.config import PipelineConfig
 from training.method.baselines import DUMMY, score_baselines
-from training.method.gate import Candidate, PromotionResult, baseline_flags, choose, decide
+from training.method.gate import CHAMPION, Candidate, PromotionResult, baseline_flags, choose, decide
 from training.runtime.progress import say
 from training.tracking.queries import latest_pipeline_run, pipeline_candidates, split_summary
 from training.tracking.registration import (
@@ -34,6 +36,7 @@ from training.tracking.registration import (
     register_winner,
 )
 from training.tracking.registry import Registry
+from training.tracking.validation import recorded_verdict
 
 PROMOTION_LOCK_TIMEOUT_S = 1800.0
 PROMOTION_LEASE_S = 60.0  # a holder that dies without releasing blocks the others this long at most
@@ -93,13 +96,15 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment=None, trackin
                  "min_relative_improvement": min_relative_improvement}
     config = PipelineConfig(**{**tracker.load_json(pipeline_run_id, "config.json"),
                                **{k: v for k, v in overrides.items() if v is not None}})
-    split = prepare_data(config).split
+    prepared = prepare_data(config)
+    split, profile = prepared.split, prepared.profile.to_dict()
     selection = config.selection(split.task)
     winner = choose_winner(tracker, pipeline_run_id, split, selection, config.strategy)
     registry = Registry(tracker.client, config.model_name)
+    verdict = recorded_verdict(tracker, pipeline_run_id)  # the night's data checks (flows.validation)
     with tracker.run("promotion", parent_id=pipeline_run_id, tags={"stage": "promotion"}) as run_id:
         # Everything that can fail happens before the registry is touched: nothing is half-registered.
-        scored = evaluate_winner(tracker, run_id, winner, split, selection)
+        scored = evaluate_winner(tracker, run_id, winner, split, selection, profile)
         baselines = score_baselines(split, selection, config.seed)
         log_baselines(tracker, run_id, baselines)
         flags = baseline_flags(scored.test_score, baselines.scores, selection)
@@ -108,12 +113,14 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment=None, trackin
         with promotion_lock(config.model_name):
             champion = compare_with_champion(tracker, run_id, registry, scored, split, selection, config.gate)
             alias, reason = decide(scored.test_score, champion.score, selection, champion.unscorable,
-                                   baselines.scores[DUMMY], champion.gate_failure)
+                                   baselines.scores[DUMMY], champion.gate_failure,
+                                   held=verdict.drifted if verdict.status == HELD else None,
+                                   schema_accepted=verdict.schema_accepted)
             card = model_card_of(config.model_name, winner, scored, baselines, champion, selection,
                                  f"{alias} ({reason})", split_summary(tracker, pipeline_run_id), pipeline_run_id,
-                                 flags)
+                                 flags, verdict, profile)
             version = register_winner(tracker, run_id, registry, winner, scored, selection, pipeline_run_id,
-                                      baselines, alias, reason, card, champion.score, split)
+                                      baselines, alias, reason, card, champion.score, split, verdict)
         result = PromotionResult(
             model_name=config.model_name, version=version, alias=alias, reason=reason,
             test_metric=card.test_metric, test_score=scored.test_score, champion_version=champion.version,
@@ -122,8 +129,23 @@ def promotion_stage(pipeline_run_id: str | None = None, experiment=None, trackin
         log_promotion(tracker, run_id, result, card)
     create_markdown_artifact(key="promotion", markdown=card.markdown(),
                              description=f"{config.model_name} v{result.version}")
+    if verdict.status == HELD and alias != CHAMPION:
+        tell_of_held_version(result, tracker.run_link(pipeline_run_id))
     say(f"stage promotion finished: {config.model_name} version {result.version} is {result.alias}: {result.reason}")
     return result
+
+
+def tell_of_held_version(result: PromotionResult, link: str) -> None:
+    """A version held for review is posted to the team's webhook (the block `make deploy` saves): a person has
+    to look at the drift, then promote it (`rollback --to`) or leave the champion."""
+    subject = f"keras-mlops: {result.model_name} version {result.version} held for review"
+    body = (f"{result.model_name} version {result.version} is challenger, tagged needs_review: {result.reason}. "
+            f"Make it champion with `python -m flows rollback --to {result.version} --model-name "
+            f"{result.model_name}` once the data is understood.\n{link}")
+    if why_not := post_notice(subject, body):
+        say(f"no notice posted ({why_not}); the version's tags and card say it is held")
+    else:
+        say(f"notice posted: {subject}")
 
 
 def choose_winner(tracker, pipeline_run_id: str, split, selection, strategy: str) -> Candidate:

@@ -65,7 +65,7 @@ def split_stage(config: PipelineConfig, pipeline_run_id: str | None = None) -> d
         return {"run_id": finished, "fingerprint": split.fingerprint, "data_digest": split.data_digest,
                 "rows": split.rows, "task": split.task}
     with tracker.run("split", parent_id=pipeline_run_id, tags={"stage": "split"}) as run_id:
-        log_split(tracker, run_id, split, prepared.dataset.target, pipeline_run_id)
+        log_split(tracker, run_id, split, prepared.dataset.target, pipeline_run_id, prepared.profile.to_dict())
     say(f"stage split: {split.dataset_name} ({split.task}), rows {split.rows}, fingerprint {split.fingerprint}, "
         f"{time.perf_counter() - started:.1f}s")
     return {"run_id": run_id, "fingerprint": split.fingerprint, "data_digest": split.data_digest, "rows": split.rows,

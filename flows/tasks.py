@@ -7,10 +7,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from uuid import UUID
 
+import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.termination import remember_sigterm
+from training.checks.profile import DataProfile, numeric, profile_images, profile_table
 from training.config import PipelineConfig, Selection
 from training.data.split import Split, make_split
 from training.data.tables import Dataset, load_dataset
@@ -29,6 +31,8 @@ from training.tracking.uris import project_root, resolve_tracking_uri
 from tuning.distributed import SearchJob, run_distributed_search
 from tuning.tuner import BUDGETS, SearchSummary, run_search, scaled
 
+PIXEL_SAMPLE_FILES = 1024  # per split, for the channels' means and spreads of images that stay on disk
+
 # Before any flow of this process installs Prefect's SIGTERM bridge (every flow module imports this one).
 remember_sigterm()
 
@@ -37,6 +41,12 @@ remember_sigterm()
 class PreparedData:
     dataset: Dataset
     split: Split
+    profile: DataProfile  # what the validation stage compares with the champion's, and the version keeps
+    excluded: tuple[str, ...] = ()  # columns read but not profiled: the split_by column, whose times always move
+
+    def values(self, column: str):
+        """Tonight's values of a number or time column, as float64 (the drift statistics read them)."""
+        return numeric(self.dataset.frame[column].dropna())
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,8 @@ class DataRequest:
         stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
         size = tuple(config.image_size) if config.image_size else None  # a list: unhashable
         return cls((config.data, config.table, config.query, stamp, config.target, config.task, config.fractions,
-                    config.seed, config.split_by, size, config.image_memory_mb, config.resolved_model), config)
+                    config.seed, config.split_by, size, config.image_memory_mb, config.resolved_model,
+                    config.max_unreadable_share), config)
 
 
 # One data set in memory per process: every stage of a pipeline (or a stage flow run alone) shares the split of
@@ -62,10 +73,26 @@ class DataRequest:
 @functools.lru_cache(maxsize=1)
 def prepared_data(request: DataRequest) -> PreparedData:
     config = request.config
-    dataset = load_dataset(config.data, config.target, config.task, config.image_size, config.table, config.query)
+    dataset = load_dataset(config.data, config.target, config.task, config.image_size, config.table, config.query,
+                           config.max_unreadable_share)
     split = make_split(dataset, config.fractions, config.seed, config.image_memory_mb, config.split_by)
     check_buildable(baseline_spec(config), split.input_shape, split.task, split.n_classes)
-    return PreparedData(dataset, split)
+    excluded = (config.split_by,) if config.split_by else ()
+    return PreparedData(dataset, split, profile_of(dataset, split, excluded, config.seed), excluded)
+
+
+def profile_of(dataset: Dataset, split: Split, excluded: tuple[str, ...], seed: int) -> DataProfile:
+    """The data's profile (training.checks.profile): a table's columns as loaded, or the images' classes and
+    pixels (in memory: all of them; on disk: a seeded sample of files, not a third pass over the folder)."""
+    if dataset.image_shape is None:
+        return profile_table(dataset.frame, dataset.target, dataset.task, seed, exclude=excluded)
+    pixels = [split.x_train, split.x_val, split.x_test]
+    if split.streamed:
+        pixels = [files.pixels(sorted(np.random.default_rng(seed).choice(
+            files.paths, size=min(PIXEL_SAMPLE_FILES, len(files.paths)), replace=False).tolist()))
+            for files in pixels]
+    return profile_images(dataset.frame[dataset.target], dataset.target, dataset.image_shape, pixels,
+                          unreadable=len(dataset.unreadable), images_read=dataset.images_read or len(dataset.frame))
 
 
 @task(cache_policy=NO_CACHE)

@@ -45,7 +45,7 @@ SHARED_PIPELINES = ("tests/flows/test_pipeline.py", "tests/flows/test_promotion.
                     "tests/flows/test_task_runners.py", "tests/flows/test_regression.py", "tests/flows/test_resume.py",
                     "tests/flows/test_nightly.py", "tests/tuning/test_distributed.py")
 OWN_SERVERS = ("tests/e2e/test_deployments.py",)
-LONG_MODULES = ("tests/flows/test_signals.py", "tests/flows/test_images.py")
+LONG_MODULES = ("tests/flows/test_signals.py", "tests/flows/test_images.py", "tests/flows/test_data_checks.py")
 SHARED_UNIT, OWN_SERVERS_UNIT = "shared-pipelines", "own-servers"
 
 

@@ -1,6 +1,7 @@
 """`make ui` serves the MLflow UI of a store on 127.0.0.1 (a real server, stopped after)."""
 
 import json
+import time
 import urllib.request
 from pathlib import Path
 
@@ -65,3 +66,45 @@ def test_a_candidate_runs_page_shows_the_rows_it_was_trained_on(tracking_uri, pr
         browser.open(f"http://127.0.0.1:{port}/#/experiments/{tracker.experiment_id}/runs/{run_id}")
         page = browser.text_once(["iris", digest])
     assert f"iris ({digest})" in page and "Training" in page, page[:3000]
+
+
+def test_the_data_validation_report_and_drift_picture_open_on_the_validation_runs_page(tracking_uri, processes,
+                                                                                        tmp_path):
+    """What a person opens when a night is held: the validation run's report.json and drift.png, as the stage
+    logs them (training.tracking.validation), of the wine table against a night with proline x1000."""
+    from tests.e2e.browser import Browser
+    from tests.training.checks.data import wine
+    from training.checks.profile import numeric, profile_table
+    from training.checks.validation import ValidationPolicy, validate
+    from training.tracking.runs import Tracker
+    from training.tracking.validation import log_validation
+
+    night = wine()
+    night["proline"] = night["proline"] * 1000
+    today = profile_table(night, "cultivar", "classification")
+    report = validate(profile_table(wine(), "cultivar", "classification"), today,
+                      lambda column: numeric(night[column]), ValidationPolicy(), "wine version 1")
+    tracker = Tracker(tracking_uri, "ui-validation")
+    with tracker.run("validation", tags={"stage": "validation"}) as run_id:
+        log_validation(tracker, run_id, report, today, None)
+    port = free_port()
+    server = processes.start(["make", "-s", "ui", f"PORT={port}", f"STORE={tracking_uri.removeprefix('sqlite:///')}",
+                              "EXPERIMENT=ui-validation"], cwd=ROOT)
+    wait_for_http(f"http://127.0.0.1:{port}/health", server)
+    page = f"http://127.0.0.1:{port}/#/experiments/{tracker.experiment_id}/runs/{run_id}/artifacts"
+    with Browser(tmp_path / "chromium") as browser:
+        browser.open(f"{page}/data_validation/report.json")
+        text = browser.text_once(['"status": "held"', "proline"])
+        assert '"status": "held"' in text and "drift against wine version 1: proline (PSI 8.26" in text, text[:3000]
+        browser.open("about:blank")  # the UI does not follow a change of the address's fragment alone
+        browser.open(f"{page}/data_validation/drift.png")
+        size = None
+        for _ in range(120):
+            # The UI draws the picture from the artifact's bytes (a blob: URL) and names it by its path.
+            size = browser.run("Array.from(document.images).filter(i => i.alt === 'data_validation/drift.png' && "
+                               "i.complete && i.naturalWidth > 0).map(i => [i.naturalWidth, i.naturalHeight])[0]"
+                               " || null")
+            if size:
+                break
+            time.sleep(0.5)
+        assert size and size[0] > 800 and size[1] > 300, size

@@ -13,11 +13,15 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     field_validator,
     model_validator,
 )
 
+from training.checks.contract import ContractRules
+from training.checks.drift import DriftThresholds
+from training.checks.validation import ValidationPolicy
 from training.data.sources import (
     BUNDLED_DATASETS,
     BUNDLED_IMAGE_SETS,
@@ -42,6 +46,7 @@ MixedPrecision = Literal["auto", "on", "off"]
 StrategyName = Literal["adaptive", "grid"]
 # Where a stage's candidates train: threads of the flow's process, or the worker processes of a Dask cluster.
 TaskRunnerName = Literal["threads", "dask"]
+DriftPolicy = Literal["warn", "hold", "fail"]
 # Constrained types shared by the config and the pipeline flow's signature: Prefect turns the signature into
 # a deployment's parameter schema, so `prefect deployment run --param epochs=0` is refused before any run.
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -221,6 +226,36 @@ class PipelineConfig(BaseModel):
         json_schema_extra={"metavar": "F"})
     work_dir: str | None = Field(None, description="Working folder for tuner projects; default .work/ in the "
                                                    "checkout.", json_schema_extra={"metavar": "PATH"})
+    # Tonight's data against the champion's (training.checks): the contract refuses a broken night, drift holds
+    # the promotion. docs/data-checks.md.
+    on_drift: DriftPolicy = Field(
+        "hold", description="What a drifted column does to the night: warn (recorded only), hold (trained, but the "
+                            "new version is registered as challenger, tagged needs_review, and a notice is posted) "
+                            "or fail (refused before training, like a broken contract).")
+    drift_warn: PositiveFloat = Field(
+        0.1, description="A column warns at this drift: its population stability index (PSI) over the champion's "
+                         "deciles (numbers), or over its categories (categories and the target's classes).",
+        json_schema_extra={"metavar": "X"})
+    drift_threshold: PositiveFloat = Field(0.2, description="A column drifts at this PSI (or, for a number "
+                                                            "column of under 1000 rows, when the KS test's p-value "
+                                                            "is under 0.05).", json_schema_extra={"metavar": "X"})
+    min_rows_share: Share = Field(
+        0.5, description="Contract: tonight needs at least this share of the champion's rows.",
+        json_schema_extra={"metavar": "F"})
+    max_null_increase: Share = Field(
+        0.1, description="Contract: a column's share of missing values may grow by at most this much (0.1: ten "
+                         "points) over the champion's.", json_schema_extra={"metavar": "F"})
+    max_unseen_share: Share = Field(
+        0.05, description="Contract: at most this share of a category column's rows may hold categories the "
+                          "champion never saw.", json_schema_extra={"metavar": "F"})
+    max_unreadable_share: Share = Field(
+        0.01, description="Contract: a folder's images that cannot be decoded are left out, named in the report, up "
+                          "to this share of them; above it the night is refused. 0: any unreadable image refuses.",
+        json_schema_extra={"metavar": "F"})
+    accept_schema_change: bool = Field(
+        False, description="Train on a deliberately changed schema (a column renamed, added or retyped, other "
+                           "classes or task): the new model may then replace a champion with another signature, "
+                           "and its version says so.")
 
     @field_validator("metric", mode="before")  # before the pattern's own check, which says less
     @classmethod
@@ -290,6 +325,13 @@ class PipelineConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _drift_warns_before_it_drifts(self) -> PipelineConfig:
+        if self.drift_warn > self.drift_threshold:
+            raise ValueError(f"drift_warn {self.drift_warn} is above drift_threshold {self.drift_threshold}; a column "
+                             "warns before it drifts")
+        return self
+
+    @model_validator(mode="after")
     def _dask_address_needs_dask(self) -> PipelineConfig:
         if self.dask_address and self.task_runner != "dask":
             raise ValueError(f"dask_address {self.dask_address!r} is set but task_runner is "
@@ -336,6 +378,15 @@ class PipelineConfig(BaseModel):
     @property
     def fractions(self) -> tuple[float, float, float]:
         return (self.train_fraction, self.val_fraction, self.test_fraction)
+
+    @property
+    def validation_policy(self) -> ValidationPolicy:
+        """How tonight's data is judged against the champion's (training.checks.validation)."""
+        return ValidationPolicy(
+            contract=ContractRules(min_rows_share=self.min_rows_share, max_null_increase=self.max_null_increase,
+                                   max_unseen_share=self.max_unseen_share),
+            thresholds=DriftThresholds(warn=self.drift_warn, drift=self.drift_threshold), on_drift=self.on_drift,
+            accept_schema_change=self.accept_schema_change)
 
     @property
     def gate(self) -> Gate:

@@ -15,8 +15,9 @@ import os
 import sys
 from datetime import timedelta
 
+from flows.notify import BLOCK_NAME
+
 WEBHOOK_VARIABLE = "NOTIFY_WEBHOOK_URL"
-BLOCK_NAME = "keras-mlops-notices"
 FAILED, LATE = "keras-mlops: nightly run failed", "keras-mlops: nightly run not finished in time"
 FINAL_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "TimedOut")
 

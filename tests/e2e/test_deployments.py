@@ -6,13 +6,11 @@ Chromium, `make stop`. Every request goes to 127.0.0.1; everything started here 
 
 import base64
 import contextlib
-import http.server
 import json
 import os
 import re
 import secrets
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from tests.e2e.browser import Browser, basic_auth
 from tests.e2e.postgres import postgres_bin, postgres_server
+from tests.e2e.receiver import receiving
 from tests.e2e.s3 import s3_server
 from tests.support import Processes, command_lines, free_port, port_answers
 
@@ -39,34 +38,6 @@ def assert_no_password(postgres, texts: list[str]) -> None:
     """The database password is in none of these texts (a failure never prints the text: it holds it)."""
     leaks = [index for index, text in enumerate(texts) if postgres.password in text]
     assert not leaks, f"the database password appears in {len(leaks)} of {len(texts)} outputs or command lines"
-
-
-class Receiver(http.server.ThreadingHTTPServer):
-    """A chat channel's incoming webhook: records every JSON body posted to it."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def wait_for(self, words: list[str], timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for notice in self.received:
-                if all(word in notice["text"] for word in words):
-                    return notice
-            time.sleep(0.5)
-        raise AssertionError(f"no notice with {words} within {timeout:.0f} s; received: {self.received}")
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +72,8 @@ def team_data(postgres, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def receiver():
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with receiving() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

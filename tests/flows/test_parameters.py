@@ -35,7 +35,9 @@ VALUES = {
     "tuner_workers": (["2"], 2), "tuner": (["random"], "random"), "max_trials": (["4"], 4),
     "tuning_max_epochs": (["9"], 9), "mixed_precision": (["off"], "off"), "deterministic": ([], True),
     "force": ([], True), "min_improvement": (["0.01"], 0.01), "min_relative_improvement": (["0.02"], 0.02),
-    "work_dir": (["/tmp/work"], "/tmp/work"),
+    "work_dir": (["/tmp/work"], "/tmp/work"), "on_drift": (["fail"], "fail"), "drift_warn": (["0.05"], 0.05),
+    "drift_threshold": (["0.3"], 0.3), "min_rows_share": (["0.8"], 0.8), "max_null_increase": (["0.2"], 0.2),
+    "max_unseen_share": (["0.1"], 0.1), "max_unreadable_share": (["0"], 0.0), "accept_schema_change": ([], True),
 }
 # Fields that a value alone cannot set: each needs another field set too (the config's own rules).
 NEEDS = {"dask_address": {"task_runner": "dask"}, "train_fraction": {"val_fraction": 0.1},

@@ -48,10 +48,14 @@ def test_run_tree(pipeline_run):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.pipeline_run_id]
     promotions = [r for r in children if r.data.tags["stage"] == "promotion"]
     assert result.promotion.version == "1" and len(promotions) >= 1
-    assert sorted(r.data.tags["stage"] for r in children if r not in promotions) == sorted(["split", *STAGES])
+    assert sorted(r.data.tags["stage"] for r in children if r not in promotions) == sorted(["split", "validation",
+                                                                                             *STAGES])
+    # The first night has no champion to be compared with: recorded as passed, with the reason.
+    assert pipeline.data.tags["data_validation.status"] == "passed"
+    assert pipeline.data.tags["data_validation.reference"] == "none"
     results = {s.stage: s for s in result.stages}
     for stage in children:
-        if stage.data.tags["stage"] in ("split", "promotion"):
+        if stage.data.tags["stage"] in ("split", "validation", "promotion"):
             continue
         name = stage.data.tags["stage"]
         below = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == stage.info.run_id]
@@ -66,7 +70,8 @@ def test_run_tree(pipeline_run):
     evaluations = [r for r in runs if r.data.tags.get("evaluation.of") == "champion"]
     promotion_ids = {r.info.run_id for r in promotions}
     assert all(r.data.tags["mlflow.parentRunId"] in promotion_ids for r in evaluations)
-    assert len(runs) == (1 + 1 + sum(1 + len(trained(s)) for s in result.stages) + len(trials) + len(promotions)
+    # pipeline, split, validation, each stage with its candidates, the trials, the promotions
+    assert len(runs) == (1 + 1 + 1 + sum(1 + len(trained(s)) for s in result.stages) + len(trials) + len(promotions)
                          + len(evaluations))
 
 

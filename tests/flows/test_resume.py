@@ -25,7 +25,8 @@ def assert_resumed_once(client, pipeline_run_id, fits):
     stages = stage_runs(client, pipeline_run_id)
     names = sorted(r.info.run_name for r in stages)
     # One run per stage: finished ones reused, the failed one reopened, none duplicated.
-    assert names == sorted(["split", "baseline", "capacity", "regularization", "schedule", "tuning", "promotion"])
+    assert names == sorted(["split", "validation", "baseline", "capacity", "regularization", "schedule", "tuning",
+                            "promotion"])
     assert {r.info.status for r in stages} == {"FINISHED"}
     schedule = next(r for r in stages if r.info.run_name == "schedule")
     candidates = client.search_runs([pipeline.info.experiment_id],
@@ -61,9 +62,9 @@ def test_a_prefect_retry_of_the_flow_run_continues_its_pipeline_run(prefect_harn
                                      "tags.stage = 'pipeline'")
     assert pipeline.info.status == "FAILED"
     stages = stage_runs(client, pipeline.info.run_id)
-    assert sorted(r.info.run_name for r in stages) == ["baseline", "capacity", "split"]
+    assert sorted(r.info.run_name for r in stages) == ["baseline", "capacity", "split", "validation"]
     status = {r.info.run_name: r.info.status for r in stages}
-    assert status == {"split": "FINISHED", "baseline": "FINISHED", "capacity": "FAILED"}
+    assert status == {"split": "FINISHED", "validation": "FINISHED", "baseline": "FINISHED", "capacity": "FAILED"}
     capacity = next(r for r in stages if r.info.run_name == "capacity")
     candidates = client.search_runs([pipeline.info.experiment_id],
                                     f"tags.mlflow.parentRunId = '{capacity.info.run_id}'")

@@ -131,6 +131,29 @@ def frame_of_arrays(pixels: np.ndarray, labels: np.ndarray, names: list[str]) ->
                          LABEL: [plain(v) for v in labels]})
 
 
+def readable_only(frame: pd.DataFrame, where: str, max_share: float) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A folder's images that decode, and the others as "path: reason". Each file is decoded once here (the
+    split decodes it again, resized): a night's few corrupt uploads are left out and named while they are at
+    most `max_share` of the folder; above it, or when none is left, the folder is refused with the first ones
+    named. Images made from arrays (an .npz, the bundled set) are readable by construction."""
+    if IMAGE_COLUMN in frame.columns:
+        return frame, ()
+    bad = {}
+    for i, path in enumerate(frame[PATH_COLUMN]):
+        try:
+            decode(Path(path).read_bytes(), str(path))
+        except (DataError, OSError) as error:
+            bad[i] = str(error) if isinstance(error, DataError) else f"{path}: cannot be read ({error.strerror})"
+    if not bad:
+        return frame, ()
+    share = len(bad) / len(frame)
+    if share > max_share or len(bad) == len(frame):
+        named = "; ".join(list(bad.values())[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise DataError(f"{named} ({len(bad)} of {len(frame)} images unreadable, {share:.1%}, above "
+                        f"max_unreadable_share {max_share:g} of {where})")
+    return frame.drop(index=frame.index[list(bad)]).reset_index(drop=True), tuple(bad.values())
+
+
 def first_image_shape(frame: pd.DataFrame) -> tuple[int, int, int]:
     """(height, width, channels) of the frame's first image: the default size of them all."""
     where = str(frame[PATH_COLUMN].iloc[0])

@@ -52,6 +52,10 @@ class Dataset:
     # Where the rows were read, as --data, --table and --query said it (never with a password: the config refuses
     # one): what MLflow's datasets name as their source.
     origin: tuple[str | None, str | None, str | None] = (None, None, None)
+    # Images of a folder left out because they cannot be decoded ("path: reason"), fewer than
+    # max_unreadable_share of them (training.data.image_sources.readable_only).
+    unreadable: tuple[str, ...] = ()
+    images_read: int = 0  # the folder's image files, readable or not
 
     @property
     def feature_columns(self) -> list[str]:
@@ -60,13 +64,14 @@ class Dataset:
 
 def load_dataset(source: str, target: str | None = None, task: str = "auto",
                  image_size: tuple[int, int] | None = None, table: str | None = None,
-                 query: str | None = None) -> Dataset:
+                 query: str | None = None, max_unreadable_share: float = 0.0) -> Dataset:
     """Load `source` and validate it for `task` ('auto', 'classification' or 'regression'): a table from a file, from
     Parquet/CSV parts here or in an object store, or from a database's `table` or `query` (training.data.sources
     says which); images (a folder of class folders, an .npz archive, `digits-images`) are classified, at
-    `image_size` or the first image's size."""
+    `image_size` or the first image's size; a folder's images that cannot be decoded are left out while they are
+    at most `max_unreadable_share` of them, and refuse the data above it."""
     if is_image_source(source):
-        return replace(load_images(source, task, image_size), origin=(source, None, None))
+        return replace(load_images(source, task, image_size, max_unreadable_share), origin=(source, None, None))
     frame, name, uri, default_target = _read_table(source, table, query)
     target = target or default_target
     if target is None:
@@ -112,18 +117,21 @@ def validate_table(frame: pd.DataFrame, target: str, task: str, name: str, sourc
     return Dataset(frame=frame, target=target, task=task, name=name, source=source, dropped_missing_target=dropped)
 
 
-def load_images(source: str, task: str, image_size: tuple[int, int] | None) -> Dataset:
-    from training.data.image_sources import LABEL, first_image_shape, read_image_source
+def load_images(source: str, task: str, image_size: tuple[int, int] | None,
+                max_unreadable_share: float = 0.0) -> Dataset:
+    from training.data.image_sources import LABEL, first_image_shape, read_image_source, readable_only
 
     if task == "regression":
         raise DataError(f"{source}: images are classified by their folder or label; --task regression takes a table")
     frame, name, uri = read_image_source(source)
+    images_read = len(frame)
+    frame, unreadable = readable_only(frame, uri, max_unreadable_share)
     height, width, channels = first_image_shape(frame)
     # Grayscale or colour, as the first image; an alpha channel is dropped (JPEG has none, nor has a plot).
     shape = (*(tuple(image_size) if image_size else (height, width)), {1: 1, 2: 1, 3: 3, 4: 3}[channels])
     _check_target(frame[LABEL], LABEL, "classification", uri)
     return Dataset(frame=frame, target=LABEL, task="classification", name=name, source=uri,
-                   dropped_missing_target=0, image_shape=shape)
+                   dropped_missing_target=0, image_shape=shape, unreadable=unreadable, images_read=images_read)
 
 
 def infer_task(target: pd.Series) -> str:

@@ -39,29 +39,40 @@ def choose(candidates: list[Candidate], selection: Selection, fingerprint: str, 
 
 def decide(test_score: float, champion_score: float | None, selection: Selection,
            champion_unscorable: str | None = None, dummy_score: float | None = None,
-           gate_failure: str | None = None) -> tuple[str, str]:
+           gate_failure: str | None = None, held: str | None = None,
+           schema_accepted: str | None = None) -> tuple[str, str]:
     """(alias, reason): the first model, and any model that passes the gate against the champion on the same
     test rows (MLflow's `validate_evaluation_results`; `gate_failure` is its reason when it did not pass),
-    becomes champion.
+    becomes champion, unless tonight's data drifted (`held`: the drifted columns) and it waits for a person.
 
     A model no better than the dummy baseline (the best constant) never does: it learnt nothing a constant
     does not know. That is checked first, so such a model leaves even a champion that cannot score today's
-    rows in place: a broken champion is for a person to replace, not for a model worse than a constant. A
-    champion that cannot score today's test rows at all (another schema or task under the same model name)
-    cannot serve this data either, so a sound new model replaces it, and the reason says why.
+    rows in place. A champion that cannot score today's test rows at all (another schema or task under the same
+    model name) is replaced only when a person accepted the schema change (`schema_accepted`: what changed):
+    otherwise its clients, who send the old schema, would be served a model that refuses their requests.
     """
     if dummy_score is not None and not selection.better(test_score, dummy_score):
         return CHALLENGER, (f"does not beat the dummy baseline on the test split ({test_score:.4f} vs "
                             f"{dummy_score:.4f}): never champion")
+    if champion_unscorable and not schema_accepted:
+        return CHALLENGER, (f"the champion cannot score this data ({champion_unscorable}); a model of another schema "
+                            "replaces it only with --accept-schema-change")
     if champion_unscorable:
-        return CHAMPION, f"the champion cannot score this data ({champion_unscorable})"
-    if champion_score is None:
-        return CHAMPION, "first registered model"
-    if gate_failure:
+        alias, reason = CHAMPION, (f"schema change accepted ({schema_accepted}): the champion cannot score this "
+                                   f"data ({champion_unscorable})")
+    elif champion_score is None:
+        alias, reason = CHAMPION, "first registered model"
+    elif gate_failure:
         return CHALLENGER, (f"does not pass the gate against the champion on the test split ({test_score:.4f} vs "
                             f"{champion_score:.4f}): {gate_failure}")
-    return CHAMPION, (f"passes the gate against the champion on the test split ({test_score:.4f} vs "
-                      f"{champion_score:.4f})")
+    else:
+        alias, reason = CHAMPION, (f"passes the gate against the champion on the test split ({test_score:.4f} vs "
+                                   f"{champion_score:.4f})")
+        if schema_accepted:
+            reason += f"; schema change accepted ({schema_accepted})"
+    if held:
+        return CHALLENGER, f"held for review: tonight's data drifted ({held}); but for the drift, {alias}: {reason}"
+    return alias, reason
 
 
 # What a version shows of MLflow's evaluation (all of it is on the promotion run): the headline metrics.

@@ -37,6 +37,10 @@ class ModelCard:
     baselines: dict[str, float] = field(default_factory=dict)  # baseline name -> its test score
     baseline_models: dict[str, str] = field(default_factory=dict)  # baseline name -> what it is
     flags: list[str] = field(default_factory=list)
+    # The night's data checks (training.checks.validation): status, what it was compared with and what moved;
+    # and the summary of the data profile the version keeps.
+    data_checks: list[str] = field(default_factory=list)
+    profile_lines: str = ""
 
     def markdown(self) -> str:
         return model_card(self)
@@ -56,6 +60,7 @@ def model_card(card: ModelCard) -> str:
     flag_text = "".join(f"\n\n**Flag:** {flag}." for flag in card.flags)
     evaluation_rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in card.evaluation.items())
     data, diagnosis = card.data, card.diagnosis
+    checks_text = "\n".join(f"- {line}" for line in card.data_checks) or "- (no validation stage ran)"
     return f"""# {card.name}: {card.stage}/{card.variant}
 
 **Decision:** {card.decision}. {comparison}
@@ -89,6 +94,12 @@ Fitted on the same train rows, scored on the same test rows: is the network wort
 - rows: {data.get('rows')}
 - class balance:
 {balance_text}
+
+Its profile (`data_profile.json` among the version's artifacts: what the next night's data is compared with):
+{card.profile_lines or "- (none recorded)"}
+
+## Data checks
+{checks_text}
 
 ## Network and training
 {card.param_count:,} parameters. Spec:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 RENDER_LOCK = threading.RLock()
 
 
-def _locked(make):
+def drawn_alone(make):
     @functools.wraps(make)
     def wrapper(*args, **kwargs):
         with RENDER_LOCK:
@@ -22,7 +22,7 @@ def _locked(make):
     return wrapper
 
 
-@_locked
+@drawn_alone
 def learning_curves(history: dict[str, list[float]], metric: str, title: str, best_epoch: int | None = None) -> Figure:
     """Loss, the task metric and the learning rate per epoch, train against validation."""
     epochs = list(range(1, len(history["loss"]) + 1))
@@ -53,7 +53,7 @@ def learning_curves(history: dict[str, list[float]], metric: str, title: str, be
     return fig
 
 
-@_locked
+@drawn_alone
 def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], metric: str, title: str) -> Figure:
     """Every candidate's validation curve of the selection metric on one axis."""
     fig = Figure(figsize=(6.4, 4.0))
@@ -64,7 +64,7 @@ def overlaid_validation_curves(histories: dict[str, dict[str, list[float]]], met
     return _finish(fig, ax, "epoch", metric, title)
 
 
-@_locked
+@drawn_alone
 def score_per_trial(scores: list[tuple[str, float]], metric: str, direction: str, title: str) -> Figure:
     """Each trial's score in the order the trials ran, with the best so far."""
     fig = Figure(figsize=(6.4, 4.0))
@@ -89,7 +89,7 @@ def _finish(fig: Figure, ax, xlabel: str, ylabel: str, title: str) -> Figure:
     return fig
 
 
-@_locked
+@drawn_alone
 def sample_images(pixels, truth: list, predicted: list, count: int = 16) -> Figure:
     """The first `count` images with their predicted label over the true one; a wrong prediction in red."""
     count = min(count, len(pixels))

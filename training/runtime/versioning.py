@@ -18,7 +18,10 @@ WHERE_IT_RUNS = frozenset({"max_parallel", "task_runner", "dask_address", "dask_
 # The promotion gate's margins decide nothing that is trained: an unchanged night with another gate promotes
 # nothing new either.
 NOT_AFFECTING_RESULTS = {"tracking_uri", "experiment", "model_name", "force", "work_dir", "min_improvement",
-                         "min_relative_improvement", *WHERE_IT_RUNS}
+                         "min_relative_improvement", *WHERE_IT_RUNS,
+                         # how tonight's data is judged: it decides whether a night trains, never what it trains
+                         "on_drift", "drift_warn", "drift_threshold", "min_rows_share", "max_null_increase",
+                         "max_unseen_share", "accept_schema_change"}
 
 
 def code_version(root: Path = ROOT) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -52,11 +53,13 @@ def log_keras_model(model: keras.Model, preprocessor: Preprocessor) -> str:
 
 
 def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, preprocessor: Preprocessor,
-                      raw_rows: pd.DataFrame, user_model: str | None = None) -> str:
+                      raw_rows: pd.DataFrame, user_model: str | None = None, data_profile: dict | None = None) -> str:
     """Log in `run_id` the pyfunc that takes raw rows (network + preprocessing), with a typed signature and a
     few of `raw_rows` as its input example; returns its URI. `user_model`: a user's build function
     (path/to/file.py:function); its file, as it was imported for training, is carried as code and imported before
-    the network loads, so the custom layers it registers are found."""
+    the network loads, so the custom layers it registers are found. `data_profile`: the profile of the data it
+    was made from (training.checks.profile), carried as artifacts/data_profile.json: what the next night's data
+    is compared with while it is champion."""
     example = input_example(raw_rows, preprocessor)
     with warnings.catch_warnings():  # of the outputs: integer class labels, never missing
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
@@ -67,6 +70,10 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         network_path = Path(folder) / "network.keras"
         network.save(network_path)
         preprocessor_path = preprocessor.save(Path(folder) / "preprocessor.json")
+        artifacts = {"network": str(network_path), "preprocessor": str(preprocessor_path)}
+        if data_profile is not None:
+            artifacts["data_profile"] = str(Path(folder) / "data_profile.json")
+            Path(artifacts["data_profile"]).write_text(json.dumps(data_profile))
         code, modules = [str(carried_package(Path(folder)))], []
         if user_model is not None:
             modules.append(user_module_name(split_reference(user_model)[0]))
@@ -78,7 +85,7 @@ def log_serving_model(tracker: Tracker, run_id: str, network: keras.Model, prepr
         info = mlflow.pyfunc.log_model(
             name="serving_model", python_model=str(SERVING_PACKAGE / "entry.py"), code_paths=code,
             model_config={"user_modules": modules},
-            artifacts={"network": str(network_path), "preprocessor": str(preprocessor_path)},
+            artifacts=artifacts,
             signature=signature, input_example=example, pip_requirements=model_requirements())
     return info.model_uri
 

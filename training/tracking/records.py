@@ -46,10 +46,11 @@ def log_pipeline_outcome(tracker: Tracker, run_id: str, stages: list[StageResult
                               "winner.run_id": last.winner.run_id})
 
 
-def log_split(tracker: Tracker, run_id: str, split: Split, target: str, pipeline_run_id: str | None = None) -> None:
+def log_split(tracker: Tracker, run_id: str, split: Split, target: str, pipeline_run_id: str | None = None,
+              profile: dict | None = None) -> None:
     """Row counts, class balance, fingerprint, imputation counts, the data's source and content digest, the three
-    splits as MLflow datasets, the preprocessing; the pipeline run is tagged with the fingerprint and the digest
-    (what a later night compares)."""
+    splits as MLflow datasets, the preprocessing, the data's profile (training.checks.profile); the pipeline run
+    is tagged with the fingerprint and the digest (what a later night compares)."""
     tracker.log_params(run_id, {"dataset": split.dataset_name, "source": split.source, "task": split.task,
                                 "target": target, "n_features": int(np.prod(split.input_shape)),
                                 "input_shape": "x".join(str(d) for d in split.input_shape),
@@ -66,6 +67,8 @@ def log_split(tracker: Tracker, run_id: str, split: Split, target: str, pipeline
                               "feature_names": split.preprocessor.feature_names, "data_digest": split.data_digest,
                               "split_digests": split.split_digests}, "split/summary.json")
     tracker.log_dict(run_id, split.preprocessor.to_dict(), "preprocessing/preprocessor.json")
+    if profile is not None:
+        tracker.log_dict(run_id, profile, "data_profile.json")
     with tracker.active(run_id):
         log_split_inputs(split, ("training", "validation", "test"))
     if pipeline_run_id:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from mlflow.exceptions import MlflowException
 
+from training.checks.validation import HELD
 from training.config import Gate, Selection
 from training.data.split import Split
 from training.method.baselines import BaselineScores
@@ -33,6 +34,7 @@ from training.method.scoring import evaluation_metric, expected_outputs, predict
 from training.model.families import family, is_user_function
 from training.report.model_card import ChampionBefore, ModelCard
 from training.report.plots import sample_images
+from training.report.validation import profile_summary
 from training.serving.errors import DataError
 from training.tracking.datasets import log_split_inputs
 from training.tracking.evaluation import EVALUATION_PREFIX, EvaluationResult, evaluate_predictions, gate_failure
@@ -40,6 +42,7 @@ from training.tracking.models import load_network, load_serving_model, log_servi
 from training.tracking.queries import finished_child
 from training.tracking.registry import Registry
 from training.tracking.runs import Tracker
+from training.tracking.validation import DRIFTED_TAG, NO_VERDICT, STATUS_TAG, Verdict
 
 
 @dataclass(frozen=True)
@@ -70,15 +73,17 @@ def scored_by(task: str, selection: Selection) -> str:
 
 
 def evaluate_winner(tracker: Tracker, run_id: str, winner: Candidate, split: Split,
-                    selection: Selection) -> WinnerEvaluation:
-    """Log `winner` in the promotion run `run_id` as the served pyfunc (network + preprocessing) and let MLflow
-    evaluate it on the raw test rows, through the very artifact that will be registered."""
+                    selection: Selection, data_profile: dict | None = None) -> WinnerEvaluation:
+    """Log `winner` in the promotion run `run_id` as the served pyfunc (network + preprocessing, and the profile
+    of its data) and let MLflow evaluate it on the raw test rows, through the very artifact that will be
+    registered."""
     source = tracker.get_run(winner.run_id)
     user_model = user_build_function(source.data.params.get("family", "mlp"))
     network = load_network(winner.model_uri)
     # The served model's input example: from the whole table (a few complete rows), or the first test images.
     raw_example = next(split.test_inputs(rows=5 if split.is_images else len(split.test_frame)))
-    serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model)
+    serving_uri = log_serving_model(tracker, run_id, network, split.preprocessor, raw_example, user_model,
+                                    data_profile)
     predicted = predict_test_rows(load_serving_model(serving_uri), split)
     with tracker.active(run_id):
         log_split_inputs(split, ("test",))
@@ -141,24 +146,36 @@ def why_unscorable(error: Exception) -> str:
 
 def register_winner(tracker: Tracker, run_id: str, registry: Registry, winner: Candidate, scored: WinnerEvaluation,
                     selection: Selection, pipeline_run_id: str, baselines: BaselineScores, alias: str, reason: str,
-                    card: ModelCard, champion_score: float | None, split: Split) -> str:
+                    card: ModelCard, champion_score: float | None, split: Split,
+                    verdict: Verdict = NO_VERDICT) -> str:
     """Register the served pyfunc as a new version with its tags and card, give it `alias` (the move recorded in
     the registry's history), and note both on the promotion run; returns the version. The version names the data
-    that made it: the source and the content digest of every row read (training.data.digest)."""
+    that made it (the source and the content digest of every row read, training.data.digest) and the night's
+    data checks: their status, `needs_review` when held, `schema.changed` when a person accepted a new schema."""
     test_metric = metric_on_test(selection.metric)
     tags = {**version_tags(winner, selection, scored.test_score, pipeline_run_id, scored.candidate_tags,
                            baselines.scores),
             **evaluation_tags(scored.evaluation.metrics, run_id),
-            "data.digest": split.data_digest, "data.source": split.source}
+            "data.digest": split.data_digest, "data.source": split.source, **validation_tags(verdict, alias)}
     tracker.log_text(run_id, card.markdown(), "model_card.md")
     version, _ = registry.promote(scored.serving_uri, run_id, tags, card.markdown(), alias, reason, details={
         test_metric: scored.test_score, "champion_score": champion_score, "pipeline.run_id": pipeline_run_id})
     return version
 
 
+def validation_tags(verdict: Verdict, alias: str) -> dict[str, str]:
+    tags = {STATUS_TAG: verdict.status} if verdict.status else {}
+    if verdict.status == HELD and alias != CHAMPION:
+        tags.update({"needs_review": "true", DRIFTED_TAG: verdict.drifted or ""})
+    if verdict.schema_accepted:
+        tags.update({"schema.changed": "true", "schema.accepted": verdict.schema_accepted})
+    return tags
+
+
 def model_card_of(model_name: str, winner: Candidate, scored: WinnerEvaluation, baselines: BaselineScores,
                   champion: ChampionComparison, selection: Selection, decision: str, data: dict,
-                  pipeline_run_id: str, flags: list[str]) -> ModelCard:
+                  pipeline_run_id: str, flags: list[str], verdict: Verdict = NO_VERDICT,
+                  data_profile: dict | None = None) -> ModelCard:
     """The card's record, from what the promotion's steps found."""
     before = (ChampionBefore(champion.version, champion.score)
               if champion.version is not None and champion.score is not None else None)
@@ -168,7 +185,21 @@ def model_card_of(model_name: str, winner: Candidate, scored: WinnerEvaluation, 
                      diagnosis=scored.candidate_tags, data=data, pipeline_run_id=pipeline_run_id,
                      candidate_run_id=winner.run_id, champion=before,
                      evaluation=headline_metrics(scored.evaluation.metrics), baselines=baselines.scores,
-                     baseline_models=baselines.descriptions, flags=flags)
+                     baseline_models=baselines.descriptions, flags=flags, data_checks=check_lines(verdict),
+                     profile_lines=profile_summary(data_profile))
+
+
+def check_lines(verdict: Verdict) -> list[str]:
+    """The card's lines on the night's data checks."""
+    if verdict.status is None:
+        return []
+    lines = [f"status: **{verdict.status}** (the validation run of the pipeline run has the report and the drift "
+             "picture)"]
+    if verdict.drifted:
+        lines.append(f"drifted from the champion's data: {verdict.drifted}")
+    if verdict.schema_accepted:
+        lines.append(f"schema change accepted by a person (--accept-schema-change): {verdict.schema_accepted}")
+    return lines
 
 
 def log_promotion(tracker: Tracker, run_id: str, result: PromotionResult, card: ModelCard) -> None:

@@ -90,6 +90,25 @@ def test_a_corrupt_image_is_named_before_anything_is_trained(tmp_path):
         make_split(load_dataset(str(root)), FRACTIONS, seed=0)
 
 
+def test_a_few_unreadable_images_are_left_out_and_named_up_to_the_share_allowed(tmp_path):
+    """A night's corrupt uploads: under max_unreadable_share they are left out of the data (and named, for the
+    validation report); above it the folder is refused with the first ones named and the count."""
+    root = image_folder(tmp_path / "pets", per_class=60)
+    (root / "dog" / "3.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    dataset = load_dataset(str(root), max_unreadable_share=0.01)
+    assert len(dataset.frame) == 119 and dataset.images_read == 120
+    assert not dataset.frame["path"].str.endswith("dog/3.png").any()
+    (only,) = dataset.unreadable
+    assert only.startswith(str(root / "dog" / "3.png") + ": not a readable PNG or JPEG image")
+    assert sum(make_split(dataset, FRACTIONS, seed=0).rows.values()) == 119
+    (root / "cat" / "7.png").write_bytes(b"")
+    with pytest.raises(DataError) as refused:
+        load_dataset(str(root), max_unreadable_share=0.01)
+    message = str(refused.value)
+    assert "cat/7.png: not a readable PNG or JPEG image" in message and "dog/3.png: not a readable" in message
+    assert message.endswith(f"(2 of 120 images unreadable, 1.7%, above max_unreadable_share 0.01 of {root})")
+
+
 def test_a_class_folder_with_too_few_images_for_every_split_is_named(tmp_path):
     root = image_folder(tmp_path / "pets")
     for extra in list((root / "dog").iterdir())[2:]:

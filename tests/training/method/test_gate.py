@@ -48,9 +48,23 @@ def test_gate():
     assert reason.endswith("Metric test_accuracy_score minimum absolute change ...")
 
 
-def test_a_champion_that_cannot_score_the_data_is_replaced_with_the_reason():
+def test_a_champion_that_cannot_score_the_data_is_replaced_only_when_the_schema_change_was_accepted():
     alias, reason = decide(0.5, None, ACC, champion_unscorable="version 3: columns ['x'] are missing")
-    assert alias == "champion" and "cannot score this data" in reason and "version 3" in reason
+    assert alias == "challenger" and "cannot score this data" in reason and "--accept-schema-change" in reason
+    alias, reason = decide(0.5, None, ACC, champion_unscorable="version 3: columns ['x'] are missing",
+                           schema_accepted="column missing: column 'x'")
+    assert alias == "champion" and reason.startswith("schema change accepted (column missing: column 'x')")
+    assert "version 3" in reason
+
+
+def test_a_model_of_drifted_data_is_held_as_challenger_with_the_columns_and_what_it_would_have_been():
+    alias, reason = decide(0.95, 0.90, ACC, held="proline (PSI 5.21)")
+    assert alias == "challenger"
+    assert reason == ("held for review: tonight's data drifted (proline (PSI 5.21)); but for the drift, champion: "
+                      "passes the gate against the champion on the test split (0.9500 vs 0.9000)")
+    # held or not, a model that loses to the champion or to a constant says so first
+    assert decide(0.85, 0.90, ACC, gate_failure="worse", held="x")[1].startswith("does not pass the gate")
+    assert decide(0.30, 0.90, ACC, dummy_score=0.30, held="x")[1].startswith("does not beat the dummy")
 
 
 def test_a_network_no_better_than_the_dummy_baseline_is_never_champion():
