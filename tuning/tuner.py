@@ -19,7 +19,7 @@ import keras_tuner as kt
 
 from training.config import Selection
 from training.data.split import Split
-from training.model.build import build_model
+from training.model.build import build_model, train_steps
 from training.model.spec import ModelSpec
 from training.tracking.candidates import train_and_record
 from training.tracking.queries import delete_children
@@ -71,7 +71,7 @@ class SpecHyperModel(kt.HyperModel):
         keras.utils.set_random_seed(self.seed)
         spec = spec_from_hp(hp, self.base, self.centred)
         return build_model(spec, self.split.input_shape, self.split.task, self.split.n_classes, seed=self.seed,
-                           target_scale=self.split.target_scale)
+                           target_scale=self.split.target_scale, steps=train_steps(self.split.rows["train"], spec))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, callbacks=None, epochs=None,
             initial_epoch: int = 0, **kwargs) -> dict[str, float]:

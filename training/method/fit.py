@@ -17,7 +17,7 @@ from training.method.baselines import validation_reference
 from training.method.diagnosis import Diagnosis, diagnose
 from training.method.noise import row_scores, standard_error
 from training.method.schedules import training_callbacks
-from training.model.build import build_model
+from training.model.build import build_model, train_steps
 from training.model.spec import ModelSpec
 
 # Above this many rows, batches gather shuffled indices from one copy of the table instead of shuffling the
@@ -97,7 +97,7 @@ def fit(
     keras.utils.set_random_seed(seed)
     if model is None:
         model = build_model(spec, split.input_shape, split.task, split.n_classes, seed=seed,
-                            target_scale=split.target_scale)
+                            target_scale=split.target_scale, steps=train_steps(split.rows["train"], spec))
     with tempfile.TemporaryDirectory(prefix="fit-", dir=workdir) as scratch:
         started = time.perf_counter()
         keras_history = model.fit(

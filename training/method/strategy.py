@@ -11,7 +11,9 @@ Two strategies (PipelineConfig.strategy):
 - `grid`: every candidate of the stage's fixed grid at once; the best score wins (the product before the loop).
 - `adaptive` (default): read the regime, then step. Underfitting grows the network (wider, then deeper);
   overfitting shrinks it (narrower, then shallower) and regularizes it; a good fit tries one step each way.
-  A winner still improving at its last epoch trains longer (epochs doubled, up to a cap). A candidate replaces
+  A winner still improving at its last epoch trains longer (epochs doubled, up to a cap); a base whose
+  validation still improves while it already fits its training rows (the regime `still improving`) trains longer
+  first, and the stage then steps on what the longer run says, never growing it for its epochs. A candidate replaces
   the incumbent only when it gains more than the noise margin: one standard error of their difference on the
   same validation rows (training.method.noise). Steps go on in a winning direction within a step budget per profile.
 
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from training.config import PipelineConfig, Selection
+from training.method.diagnosis import STILL_IMPROVING
 from training.method.grids import (
     BASE,
     REGULARIZATION,
@@ -268,18 +271,30 @@ def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = N
                           "tuning stages search the rate")
             return story.outcome(base)
         steps = CAPACITY_STEPS[profile]
+        cap = max_epochs or epoch_cap(base_spec.epochs, profile)
         current, directions = base, ()
+        if regime == STILL_IMPROVING:
+            # It fits its training rows and validation still improves: it is not too small, only short of epochs.
+            story.opening("still improving while it fits its training rows: train longer before any capacity step")
+            current = train_longer(walk, story, base, cap)
+            regime = current.diagnosis.regime
+            if regime == STILL_IMPROVING:
+                return story.outcome(current)
+        # The opening states the incoming winner's score; after training longer, the step names the epochs.
+        tell = story.opening if current is base else (lambda text: story.say(f"at {current.spec.epochs} epochs, "
+                                                                            + text))
         if regime in ("underfitting", "overfitting"):
             directions = GROW if regime == "underfitting" else SHRINK
-            story.opening(f"{regime}: {'grow' if regime == 'underfitting' else 'shrink'} the network")
+            tell(f"{regime}: {'grow' if regime == 'underfitting' else 'shrink'} the network")
         else:
-            story.opening("good fit: one step each way")
-            first = dict(c for move in ("wider", "narrower") if (c := capacity_candidate(base.spec, move)))
+            tell("good fit: one step each way")
+            incumbent = current
+            first = dict(c for move in ("wider", "narrower") if (c := capacity_candidate(incumbent.spec, move)))
             tried = walk.train(first)
             steps -= len(tried)
-            if winner := story.best_of(tried, base):
+            if winner := story.best_of(tried, incumbent):
                 current = winner
-                directions = GROW if winner.spec.units == wider(base.spec.units) else SHRINK
+                directions = GROW if winner.spec.units == wider(incumbent.spec.units) else SHRINK
         for move in directions:
             while steps > 0 and (candidate := capacity_candidate(current.spec, move)):
                 result = walk.train_one(*candidate)
@@ -287,7 +302,7 @@ def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = N
                 if not story.judge(result, current, f"{move} {candidate[0]}"):
                     break
                 current = result
-        current = train_longer(walk, story, current, max_epochs or epoch_cap(base_spec.epochs, profile))
+        current = train_longer(walk, story, current, cap)
         return story.outcome(current)
     return plan
 
@@ -320,11 +335,19 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
         base = walk.train_one(BASE, base_spec)
         story = Story(walk, base)
         d = base.diagnosis
-        lag = d.lag if d.lag is not None else 0.0
         skipped = skipped_knobs(base.spec, ("dropout", "l2", "batchnorm"))
+        if d.regime == STILL_IMPROVING:
+            story.opening("still improving while it fits its training rows: train longer before regularizing")
+            base = train_longer(walk, story, base, cap)
+            d = base.diagnosis
+            if d.regime == STILL_IMPROVING:
+                return story.outcome(base)
+        tell = story.opening if base is story.base else (lambda text: story.say(f"at {base.spec.epochs} epochs, "
+                                                                               + text))
+        lag = d.lag if d.lag is not None else 0.0
         if d.regime in ("underfitting", "diverged"):
-            story.opening(f"{d.regime}: dropout and weight decay would make it worse; batch normalization only "
-                          f"(it helps a network train){skipped}")
+            tell(f"{d.regime}: dropout and weight decay would make it worse; batch normalization only "
+                 f"(it helps a network train){skipped}")
             current = base
             if not base.spec.batchnorm and family(base.spec.family).declares("batchnorm"):
                 result = walk.train_one("batchnorm", replace(base.spec, batchnorm=True))
@@ -332,14 +355,14 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
                     current = result
             return story.outcome(train_longer(walk, story, current, cap))
         if d.regime == "good fit":
-            story.opening(f"good fit, validation within noise of training (gap {lag:+.4f}): nothing to cure, no "
-                          f"variant trained{skipped}")
+            tell(f"good fit, validation within noise of training (gap {lag:+.4f}): nothing to cure, no "
+                 f"variant trained{skipped}")
             return story.outcome(base)
         ladders = regularization_ladders(base.spec, dropout_rates, l2_factors)
         if not any(ladders.values()):
-            story.opening(f"overfitting, but no regularization stronger than the base's own is configured{skipped}")
+            tell(f"overfitting, but no regularization stronger than the base's own is configured{skipped}")
             return story.outcome(base)
-        story.opening(f"overfitting: regularize{skipped}")
+        tell(f"overfitting: regularize{skipped}")
         steps = REGULARIZATION_STEPS[profile]
         first = {ladder[0][0]: ladder[0][1] for ladder in ladders.values() if ladder}
         tried = walk.train(dict(list(first.items())[:steps]))

@@ -250,3 +250,33 @@ def test_an_overfitting_base_with_nothing_configured_to_try_says_so():
     outcome, batches = drive(regularization_plan(replace(BASE, batchnorm=True), "standard", [], []), ACC,
                              lambda name, spec: pytest.fail("nothing to train"), over)
     assert batches == [] and "no regularization stronger than the base's own is configured" in outcome.story
+
+
+def test_a_base_that_fits_its_rows_and_still_improves_trains_longer_and_is_never_grown():
+    # Measured before (issue 29): a baseline at training accuracy 1.000 and validation still improving was called
+    # underfitting, and the capacity stage grew it.
+    base = result("base", BASE, 0.95, regime="still improving", improving=True, lag=0.05)
+
+    def score_of(name, spec):
+        return result(name, spec, 0.97 if spec.units == BASE.units else 0.96, regime="overfitting", lag=0.03)
+
+    outcome, batches = drive(capacity_plan(BASE, "standard"), ACC, score_of, base)
+    # 60 epochs wins; overfitting at 60 epochs, the capacity stage shrinks from there, and never grows.
+    assert batches[0] == ["epochs-60"] and batches[1] == ["units-64-32"]
+    assert not any(max(spec_units) > 128 for batch in batches for spec_units in
+                   [tuple(int(u) for u in name.split("-")[1:]) for name in batch if name.startswith("units-")])
+    assert outcome.story.startswith("still improving while it fits its training rows: train longer before any "
+                                    "capacity step")
+    assert "at 60 epochs, overfitting: shrink the network" in outcome.story
+
+
+def test_a_still_improving_base_that_stays_so_at_the_epoch_cap_is_handed_on_longer():
+    base = result("base", BASE, 0.95, regime="still improving", improving=True, lag=0.05)
+
+    def score_of(name, spec):
+        return result(name, spec, 0.95 + spec.epochs / 1000, regime="still improving", improving=True, lag=0.05)
+
+    outcome, batches = drive(regularization_plan(BASE, "standard", [0.2], [1e-4]), ACC, score_of, base)
+    assert [b[0] for b in batches] == ["epochs-60", "epochs-120"]  # the standard cap: 4 x 30 epochs
+    assert outcome.winner == "epochs-120"
+    assert "train longer before regularizing" in outcome.story

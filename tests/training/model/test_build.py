@@ -117,3 +117,28 @@ def test_weight_decay_penalizes_every_dense_kernel():
     expected = sum(0.01 * float(np.sum(np.square(k.numpy()))) for k in kernels)
     assert float(sum(loss.numpy() for loss in decayed.losses)) == pytest.approx(expected, rel=1e-5)
     assert "l2 0.01" in ModelSpec(l2=0.01).describe() and ModelSpec(l2=0.01).params()["l2"] == 0.01
+
+
+def test_batch_normalization_averages_its_statistics_over_a_tenth_of_a_short_run():
+    from training.model.build import batchnorm_momentum, train_steps
+
+    short = ModelSpec(units=(16,), batchnorm=True, epochs=3, batch_size=64)
+    steps = train_steps(1151, short)  # the quick profile on digits: 18 steps an epoch
+    assert steps == 54 and batchnorm_momentum(steps) == pytest.approx(1 - 1 / 5.4)
+    assert batchnorm_momentum(100) == pytest.approx(0.9)
+    assert batchnorm_momentum(5000) == batchnorm_momentum(None) == 0.99  # long runs keep Keras' own
+    assert batchnorm_momentum(3) == 0.5  # never an average of less than about two steps
+    model = build_model(short, 64, "classification", 10, steps=steps)
+    assert {layer.momentum for layer in model.layers if "batchnorm" in layer.name} == {batchnorm_momentum(steps)}
+
+
+def test_a_model_with_weight_penalties_records_the_data_loss_beside_keras_loss():
+    import numpy as np
+
+    x, y = np.random.default_rng(0).normal(size=(64, 4)).astype("float32"), np.arange(64) % 2
+    penalized = build_model(ModelSpec(units=(8,), l2=0.1, epochs=1), 4, "classification", 2)
+    history = penalized.fit(x, y, validation_data=(x, y), epochs=1, verbose=0).history
+    # Keras' loss holds the penalty; data_loss is the cross-entropy alone (the same rows, the same weights).
+    assert history["val_loss"][0] > history["val_data_loss"][0] + 1e-3
+    plain = build_model(ModelSpec(units=(8,), epochs=1), 4, "classification", 2)
+    assert "val_data_loss" not in plain.fit(x, y, validation_data=(x, y), epochs=1, verbose=0).history
