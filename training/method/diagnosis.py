@@ -45,6 +45,7 @@ import math
 from dataclasses import dataclass
 
 from training.config import Selection
+from training.model.spec import DATA_LOSS
 
 OVERFIT_RISE = 0.10
 NOT_LEARNING_DROP = 0.05
@@ -54,7 +55,6 @@ SMOOTHING_EPOCHS = 3
 GAP_STANDARD_ERRORS = 2.0
 GAP_FLOOR = 0.02
 PERFECT_ACCURACY = 0.999  # a training accuracy this high leaves no training row to fit better
-DATA_LOSS, VAL_DATA_LOSS = "data_loss", "val_data_loss"  # the loss without weight penalties (training.model.build)
 STILL_IMPROVING = "still improving"
 
 
@@ -104,7 +104,7 @@ def diagnose(history: dict[str, list[float]], selection: Selection, *, reference
     the standard error of the validation score; `stopped_early`: early stopping ended the run."""
     # The data's own loss where the model has weight penalties; Keras' loss (the same thing) where it has none.
     loss = list(history.get(DATA_LOSS, history["loss"]))
-    val_loss = list(history.get(VAL_DATA_LOSS, history["val_loss"]))
+    val_loss = list(history.get(f"val_{DATA_LOSS}", history["val_loss"]))
     if selection.metric not in history:
         raise ValueError(f"history has {sorted(history)}, not the selection metric {selection.metric!r}")
     scores = list(history[selection.metric])

@@ -5,9 +5,7 @@ from __future__ import annotations
 import keras
 
 from training.model.families import Family, ModelError, family, is_user_function
-from training.model.spec import ModelSpec
-
-DATA_LOSS = "data_loss"  # training.method.diagnosis reads it (and its val_ twin) where it is recorded
+from training.model.spec import DATA_LOSS, ModelSpec
 
 STEPS_PER_EXECUTION = 64  # bench/throughput.py
 KERAS_BN_MOMENTUM = 0.99  # Keras' default: the moving statistics average about the last 100 steps

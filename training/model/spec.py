@@ -21,6 +21,11 @@ SCHEDULE_VARIANTS: dict[str, dict] = {
 }
 
 
+# The loss without weight penalties, which a model with them records beside Keras' loss (training.model.build) and
+# the diagnosis reads (training.method.diagnosis); its validation twin is `val_` + it.
+DATA_LOSS = "data_loss"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """`family` names what builds the network (training.model.families): `mlp`, `cnn`, or a user's

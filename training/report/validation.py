@@ -36,8 +36,7 @@ def validation_markdown(report: ValidationReport, run_link: str | None = None) -
     if report.reference:
         lines += [f"Compared with {report.reference}; {report.drift_share:.0%} of the compared columns drifted.", ""]
     if report.unreadable:
-        lines += [f"{len(report.unreadable)} unreadable image(s) left out: "
-                  + "; ".join(report.unreadable[:5]), ""]
+        lines += [unreadable_line(report), ""]
     table = verdict_table(report)
     if len(table):
         lines.append(markdown_table(table))
@@ -51,12 +50,16 @@ def verdict_text(report: ValidationReport) -> str:
     table = verdict_table(report)
     lines = [f"data validation: {report.status}", report.message()]
     if report.unreadable:
-        lines.append(f"{len(report.unreadable)} unreadable image(s) left out: " + "; ".join(report.unreadable[:5]))
+        lines.append(unreadable_line(report))
     if len(table):
         widths = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in table.columns}
         lines.append("  ".join(c.ljust(widths[c]) for c in table.columns))
         lines += ["  ".join(str(row[c]).ljust(widths[c]) for c in table.columns) for _, row in table.iterrows()]
     return "\n".join(lines)
+
+
+def unreadable_line(report: ValidationReport) -> str:
+    return f"{len(report.unreadable)} unreadable image(s) left out: " + "; ".join(report.unreadable[:5])
 
 
 @drawn_alone
