@@ -86,11 +86,12 @@ endif
 # cores), `make bench-throughput` (or -handwritten, -newcomer, -overhead, -parallel, -search, -scaling,
 # -strategy: adaptive against grid on four data sets, ~35 min; -families: cnn against mlp on digits-images;
 # -image_memory: a folder of images in memory against streamed from disk; -data: 1M rows from PostgreSQL and S3;
-# -data-checks: the profile and the data checks on 100k and 1M rows; -diagnosis: 14 labelled training situations)
-# one. Not in `make bench`, as it empties the package caches: bench-install (a fresh clone's install, cold and
-# warm; ARGS="--before REV" compares a commit).
+# -data-checks: the profile and the data checks on 100k and 1M rows; -diagnosis: 14 labelled training situations;
+# -augmentation: the augmentation rung on overfitting image bases, ~10 min; -lr_sweep: the capacity stage with and
+# without a learning-rate sweep per step) one. Not in `make bench`, as it empties the package caches:
+# bench-install (a fresh clone's install, cold and warm; ARGS="--before REV" compares a commit).
 BENCHES := throughput handwritten overhead parallel search scaling strategy families image_memory data data_checks \
-           diagnosis
+           diagnosis augmentation lr_sweep
 bench: $(TEST_INSTALLED)
 	@for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/python -m bench.$$b || exit 1; done
 # bench-data reads 1M rows from a PostgreSQL and an S3-compatible server it starts itself (the test extras' moto).

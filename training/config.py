@@ -35,13 +35,13 @@ from training.data.sources import (
     kind_of,
     redacted,
 )
-from training.model.spec import SCHEDULE_VARIANTS
+from training.model.spec import DEFAULT_IMAGE_TRANSFORMS, IMAGE_TRANSFORMS, SCHEDULE_VARIANTS, TABLE_TRANSFORMS
 
 TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
-MixedPrecision = Literal["auto", "on", "off"]
+MixedPrecision = Literal["auto", "on", "off"]  # also the capacity stage's learning-rate sweep
 # How stages choose candidates: the course's loop read from each winner's diagnosis, or fixed grids.
 StrategyName = Literal["adaptive", "grid"]
 # Where a stage's candidates train: threads of the flow's process, or the worker processes of a Dask cluster.
@@ -72,6 +72,9 @@ PROFILES: dict[str, Profile] = {
     "standard": Profile(epochs=30, batch_size=32),
     "full": Profile(epochs=100, batch_size=32),
 }
+
+# Whether each capacity step re-tunes the learning rate (tripling the step's trainings): on where the budget allows.
+CAPACITY_LR_SWEEP = {"quick": False, "standard": False, "full": True}
 
 # The metrics a model reports per task; selection must name the validation twin of one of them.
 TASK_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss", "mae")}
@@ -187,6 +190,21 @@ class PipelineConfig(BaseModel):
     l2_factors: list[float] | None = Field(
         None, description="L2 weight-decay factors of the regularization stage, each in (0, 1); default per "
                           "profile.", json_schema_extra={"metavar": "FACTOR"})
+    augment: list[str] | None = Field(
+        None, description="The transforms of the regularization stage's augmentation rung (the course's 'more "
+                          "data'), in training only: for images any of rotation, translation, zoom, contrast, flip "
+                          "(flip only when named: a flipped digit or letter is another symbol); for tables noise "
+                          "(Gaussian noise on the standardized features); none: no augmentation. Default rotation "
+                          "translation zoom contrast for images, noise for tables.",
+        json_schema_extra={"metavar": "TRANSFORM", "choices": [*IMAGE_TRANSFORMS, *TABLE_TRANSFORMS, "none"]})
+    augment_strengths: list[float] | None = Field(
+        None, description="The augmentation rung's strengths, each in (0, 1): at s, rotations within +-90s degrees, "
+                          "shifts and zooms within +-s of the side, contrast within +-s, table noise of standard "
+                          "deviation s; default per profile.", json_schema_extra={"metavar": "S"})
+    lr_sweep: MixedPrecision = Field(
+        "auto", description="Each capacity step's network also trained at a third and three times the incumbent's "
+                            "learning rate, and judged at its best (a network of another size may want another "
+                            "rate; triples the stage's trainings): on, off, or auto (on for the full profile).")
     schedule_variants: list[str] | None = Field(
         None, description="Learning-rate schedules and callbacks of the schedule stage, by name; default per "
                           "profile.", json_schema_extra={"metavar": "NAME", "choices": list(SCHEDULE_VARIANTS)})
@@ -285,6 +303,38 @@ class PipelineConfig(BaseModel):
             raise ValueError(f"l2_factors must be factors in (0, 1), got {value}")
         return value
 
+    @field_validator("augment_strengths")
+    @classmethod
+    def _strengths_in_range(cls, value):
+        if value is not None and (not value or any(not 0 < strength < 1 for strength in value)):
+            raise ValueError(f"augment_strengths must be strengths in (0, 1), got {value}")
+        return value
+
+    @field_validator("augment")
+    @classmethod
+    def _known_transforms(cls, value):
+        if value is None:
+            return value
+        known = (*IMAGE_TRANSFORMS, *TABLE_TRANSFORMS, "none")
+        unknown = [name for name in value if name not in known]
+        if unknown or not value:
+            raise ValueError(f"unknown augment transform(s) {unknown}; choose from {list(known)}")
+        if "none" in value and len(value) > 1:
+            raise ValueError(f"augment {value}: none means no augmentation, alone")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _transforms_fit_the_data(self) -> PipelineConfig:
+        if not self.augment or self.augment == ["none"]:
+            return self
+        image = is_image_source(self.data)
+        wrong = [t for t in self.augment if (t in TABLE_TRANSFORMS) == image]
+        if wrong:
+            takes = ", ".join(IMAGE_TRANSFORMS) if image else ", ".join(TABLE_TRANSFORMS)
+            raise ValueError(f"augment {wrong} does not apply to {'images' if image else 'table rows'} of data "
+                             f"{redacted(self.data)!r}; they take {takes}")
+        return self
+
     @field_validator("schedule_variants")
     @classmethod
     def _known_schedules(cls, value):
@@ -369,6 +419,20 @@ class PipelineConfig(BaseModel):
     @property
     def resolved_batch_size(self) -> int:
         return self.batch_size or PROFILES[self.profile].batch_size
+
+    @property
+    def augment_transforms(self) -> tuple[str, ...]:
+        """The augmentation rung's transforms for this run's data; empty: no rung."""
+        if self.augment == ["none"]:
+            return ()
+        if self.augment:
+            return tuple(self.augment)
+        return DEFAULT_IMAGE_TRANSFORMS if is_image_source(self.data) else TABLE_TRANSFORMS
+
+    @property
+    def capacity_lr_sweep(self) -> bool:
+        """Whether the capacity stage re-tunes the learning rate for each network (training.method.strategy)."""
+        return CAPACITY_LR_SWEEP[self.profile] if self.lr_sweep == "auto" else self.lr_sweep == "on"
 
     @property
     def centred_search(self) -> bool:

@@ -14,6 +14,7 @@ BATCH_SIZES = (16, 32, 64, 128)
 DROPOUT_RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 L2_FACTORS = (0.0, 1e-4, 1e-3, 1e-2, 3e-2)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)
+AUGMENT_STRENGTHS = (0.0, 0.1, 0.2, 0.3)
 
 
 def _with(values: tuple, default) -> list:
@@ -57,6 +58,8 @@ def spec_from_hp(hp: kt.HyperParameters, base: ModelSpec, centred: bool = False)
         values["l2"] = hp.Choice("l2", _with(L2_FACTORS, base.l2), default=base.l2)
     if fam.declares("batchnorm"):
         values["batchnorm"] = hp.Boolean("batchnorm", default=base.batchnorm)
+    if base.augment_transforms:  # the run's transforms (none: --augment none); every family takes augmentation
+        values["augment"] = hp.Choice("augment", _with(AUGMENT_STRENGTHS, base.augment), default=base.augment)
     return replace(base, **values)
 
 
@@ -64,7 +67,8 @@ def centred_spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
     """The search space around the incoming winner, which the earlier stages already moved to a good region:
     one layer fewer or more, each layer half, as wide or twice as wide, the learning rate within 10x either way
     (the playbook's nuisance hyperparameter: a network of another size may want another rate), half or twice
-    the batch size, a little less or more dropout and weight decay. Only the knobs the family declares."""
+    the batch size, a little less or more dropout, weight decay and augmentation. Only the knobs the family declares
+    (augmentation, which acts on the inputs, whenever the run has transforms)."""
     fam = family(base.family)
     values = {}
     if fam.declares("units"):
@@ -95,4 +99,7 @@ def centred_spec_from_hp(hp: kt.HyperParameters, base: ModelSpec) -> ModelSpec:
         values["l2"] = hp.Choice("l2", l2s, default=base.l2)
     if fam.declares("batchnorm"):
         values["batchnorm"] = hp.Boolean("batchnorm", default=base.batchnorm)
+    if base.augment_transforms:
+        strengths = _with({round(min(0.9, max(0.0, base.augment + step)), 2) for step in (-0.1, 0.1)}, base.augment)
+        values["augment"] = hp.Choice("augment", strengths, default=base.augment)
     return replace(base, **values)

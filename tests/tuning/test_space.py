@@ -58,3 +58,17 @@ def test_the_centred_space_holds_any_base_as_its_first_point():
     assert (space["layers"].min_value, space["layers"].max_value) == (1, 3)
     assert list(space["units_0"].values) == [64, 128, 256]
     assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == pytest.approx((1e-4, 1e-2))
+
+
+def test_augmentation_is_a_dimension_when_the_run_has_transforms():
+    hp = kt.HyperParameters()
+    assert spec_from_hp(hp, BASE) == BASE and "augment" not in hp.values  # --augment none: not searched
+    noisy = ModelSpec(units=(64,), augment_transforms=("noise",))
+    hp = kt.HyperParameters()
+    spec_from_hp(hp, noisy)
+    assert list({p.name: p for p in hp.space}["augment"].values) == [0.0, 0.1, 0.2, 0.3]
+    hp.values["augment"] = 0.2
+    assert spec_from_hp(hp, noisy).augment == 0.2
+    hp = kt.HyperParameters()
+    assert spec_from_hp(hp, noisy, centred=True) == noisy
+    assert list({p.name: p for p in hp.space}["augment"].values) == [0.0, 0.1]

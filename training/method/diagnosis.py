@@ -45,7 +45,7 @@ import math
 from dataclasses import dataclass
 
 from training.config import Selection
-from training.model.spec import DATA_LOSS
+from training.model.spec import DATA_LOSS, data_metric
 
 OVERFIT_RISE = 0.10
 NOT_LEARNING_DROP = 0.05
@@ -107,14 +107,16 @@ def diagnose(history: dict[str, list[float]], selection: Selection, *, reference
     val_loss = list(history.get(f"val_{DATA_LOSS}", history["val_loss"]))
     if selection.metric not in history:
         raise ValueError(f"history has {sorted(history)}, not the selection metric {selection.metric!r}")
-    scores = list(history[selection.metric])
+    # Selected on the loss, a penalized model's scores are its data loss too (fit scores it so).
+    scored = data_metric(selection.metric, history)
+    scores = list(history[scored])
     n = len(val_loss)
     if n == 0:
         raise ValueError("cannot diagnose an empty history")
     best = best_epoch(scores, selection.direction)
     best_score = scores[best - 1]
     gap = val_loss[best - 1] - loss[best - 1]
-    train_scores = history.get(selection.metric.removeprefix("val_"))
+    train_scores = history.get(scored.removeprefix("val_"))
     train_score = float(train_scores[best - 1]) if train_scores else None
     lag = None
     if train_score is not None and math.isfinite(train_score) and math.isfinite(best_score):

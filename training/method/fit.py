@@ -18,7 +18,7 @@ from training.method.diagnosis import Diagnosis, diagnose
 from training.method.noise import row_scores, standard_error
 from training.method.schedules import training_callbacks
 from training.model.build import build_model, train_steps
-from training.model.spec import ModelSpec
+from training.model.spec import DATA_LOSS, ModelSpec, data_metric
 
 # Above this many rows, batches gather shuffled indices from one copy of the table instead of shuffling the
 # rows themselves (a shuffle buffer holds a second copy of every row); bench/throughput.py and bench/scaling.py.
@@ -62,7 +62,7 @@ class FitResult:
     model: keras.Model
     history: dict[str, list[float]]  # per epoch: loss, val_loss, metric, val_metric, learning_rate
     val_scores: dict[str, float]  # the returned model evaluated on the validation split
-    score: float  # val_scores[selection.metric]: what selection compares
+    score: float  # val_scores[selection.metric] (the data loss for a penalized model): what selection compares
     diagnosis: Diagnosis
     fit_seconds: float  # time inside model.fit only
     score_se: float = 0.0  # standard error of `score` over the validation rows (training.method.noise)
@@ -106,7 +106,7 @@ def fit(
             epochs=spec.epochs,
             initial_epoch=initial_epoch,
             shuffle=False,  # the dataset reshuffles every epoch itself
-            callbacks=training_callbacks(spec, selection, Path(scratch)) + list(callbacks),
+            callbacks=training_callbacks(spec, monitored(selection, model), Path(scratch)) + list(callbacks),
             verbose=0,  # progress is one line per candidate, not Keras' per-batch bars
         )
         fit_seconds = time.perf_counter() - started
@@ -123,13 +123,20 @@ def fit(
         model=model,
         history=history,
         val_scores=val_scores,
-        score=val_scores[selection.metric],
+        score=val_scores[data_metric(selection.metric, val_scores)],  # a penalized model: its data loss
         diagnosis=diagnose(history, selection, reference=validation_reference(split, selection, seed),
                            score_se=score_se, stopped_early=stopped_early),
         fit_seconds=fit_seconds,
         score_se=score_se,
         val_rows=rows,
     )
+
+
+def monitored(selection: Selection, model: keras.Model) -> Selection:
+    """What the schedule's callbacks watch: the selection metric, or for a penalized model selected on the loss
+    its data loss (which build_model makes it report)."""
+    reported = {f"val_{DATA_LOSS}"} if model.losses else set()
+    return Selection(data_metric(selection.metric, reported), selection.direction)
 
 
 def validation_rows(model: keras.Model, split: Split, selection: Selection, batch_size: int) -> np.ndarray:

@@ -46,6 +46,15 @@ WEIGHT_DECAY = {
     "full": [1e-4, 1e-3, 1e-2, 3e-2],
 }
 
+# Regularization: augmentation strengths (training.model.spec: rotations within +-90s degrees, shifts and zooms
+# within +-s, contrast within +-s; a table's noise of standard deviation s), each on the base alone. The course's
+# first answer to overfitting is more data; augmentation multiplies the rows the network sees.
+AUGMENT_STRENGTHS = {
+    "quick": [0.1],
+    "standard": [0.1, 0.2, 0.3],
+    "full": [0.05, 0.1, 0.2, 0.3],
+}
+
 SCHEDULES_BY_PROFILE = {
     "quick": ["step-halve-every-5", "early-stopping"],
     "standard": ["exponential-decay", "step-halve-every-5", "reduce-on-plateau", "early-stopping",
@@ -62,8 +71,9 @@ def baseline_spec(config: PipelineConfig) -> ModelSpec:
     """The baseline of the course, no dropout, no batch normalization: for the MLP two shrinking hidden layers,
     for the CNN two blocks of growing filters, for a user's function the defaults its signature declares."""
     fam = family(config.resolved_model)
+    # The transforms the augmentation rungs and the tuner may use travel with every spec, at strength 0 (off).
     return ModelSpec(family=fam.name, **fam.defaults, epochs=config.resolved_epochs,
-                     batch_size=config.resolved_batch_size)
+                     batch_size=config.resolved_batch_size, augment_transforms=config.augment_transforms)
 
 
 def units_name(units: tuple[int, ...]) -> str:
@@ -81,8 +91,23 @@ def capacity_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpe
     return grid
 
 
+def augment_name(strength: float, transforms: tuple[str, ...]) -> str:
+    return f"{'noise' if transforms == ('noise',) else 'augment'}-{strength:g}"
+
+
+def augment_rungs(base: ModelSpec, config: PipelineConfig) -> list[tuple[str, ModelSpec]]:
+    """The augmentation rungs stronger than the base's own, weakest first, with the transforms the base carries
+    (the config's, from baseline_spec); none when the config says none."""
+    transforms = base.augment_transforms
+    if not transforms:
+        return []
+    strengths = config.augment_strengths or AUGMENT_STRENGTHS[config.profile]
+    return [(augment_name(s, transforms), replace(base, augment=s, augment_transforms=transforms))
+            for s in sorted(set(strengths)) if s > base.augment]
+
+
 def regularization_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, ModelSpec]:
-    """The base plus dropout rates, batch normalization, both together, and L2 weight decay."""
+    """The base plus dropout rates, batch normalization, both together, L2 weight decay and augmentation."""
     if config.dropout_rates is not None:
         pairs = [(rate, False) for rate in config.dropout_rates] + [(0.0, True)]
         pairs += [(rate, True) for rate in config.dropout_rates[1:2]]
@@ -98,6 +123,7 @@ def regularization_grid(base: ModelSpec, config: PipelineConfig) -> dict[str, Mo
     for factor in config.l2_factors or WEIGHT_DECAY[config.profile]:
         if factor != base.l2:
             grid[f"l2-{factor:g}"] = replace(base, l2=factor)
+    grid.update(augment_rungs(base, config))
     return grid
 
 

@@ -35,6 +35,7 @@ from training.method.grids import (
     BASE,
     REGULARIZATION,
     WEIGHT_DECAY,
+    augment_rungs,
     capacity_grid,
     regularization_grid,
     schedule_grid,
@@ -52,7 +53,8 @@ MAX_LAYERS = 5
 
 # Trainings each adaptive stage may spend on its steps (the incoming winner is not one of them).
 CAPACITY_STEPS = {"quick": 2, "standard": 4, "full": 6}
-REGULARIZATION_STEPS = {"quick": 2, "standard": 5, "full": 8}
+# The first round tries one rung of each kind (augmentation, dropout, L2, batch normalization), the rest climbs.
+REGULARIZATION_STEPS = {"quick": 2, "standard": 6, "full": 9}
 # How many times a still-improving winner may double the run's epochs, over all stages: the cap is the run's
 # epochs * 2**doublings (the epochs a stage settles on carry forward, so a later stage doubles from there).
 EPOCH_DOUBLINGS = {"quick": 1, "standard": 2, "full": 2}
@@ -255,10 +257,12 @@ def skipped_knobs(spec: ModelSpec, knobs: tuple[str, ...]) -> str:
     return f"; {fam.name} declares no {', '.join(missing)} knob: not varied" if missing else ""
 
 
-def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = None) -> Plan:
+def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = None,
+                  lr_sweep: bool = False) -> Plan:
     """Grow an underfitting base, shrink an overfitting one, one step each way from a good fit; keep stepping
     in a direction while it beats the noise margin, within the profile's step budget; then train longer if the
-    winner is still improving."""
+    winner is still improving. `lr_sweep`: each step's network is trained at the incumbent's learning rate and at
+    a third and three times it, and stands for the step at its best rate (rate_sweep)."""
     def plan(walk: Walk) -> Outcome:
         base = walk.train_one(BASE, base_spec)
         story = Story(walk, base)
@@ -289,22 +293,55 @@ def capacity_plan(base_spec: ModelSpec, profile: str, max_epochs: int | None = N
         else:
             tell("good fit: one step each way")
             incumbent = current
-            first = dict(c for move in ("wider", "narrower") if (c := capacity_candidate(incumbent.spec, move)))
-            tried = walk.train(first)
+            first = [c for move in ("wider", "narrower") if (c := capacity_candidate(incumbent.spec, move))]
+            tried = rate_sweep(walk, story, first, lr_sweep)
             steps -= len(tried)
             if winner := story.best_of(tried, incumbent):
                 current = winner
                 directions = GROW if winner.spec.units == wider(incumbent.spec.units) else SHRINK
         for move in directions:
             while steps > 0 and (candidate := capacity_candidate(current.spec, move)):
-                result = walk.train_one(*candidate)
+                result = rate_sweep(walk, story, [candidate], lr_sweep)[0]
                 steps -= 1
-                if not story.judge(result, current, f"{move} {candidate[0]}"):
+                if not story.judge(result, current, f"{move} {result.name}"):
                     break
                 current = result
         current = train_longer(walk, story, current, cap)
         return story.outcome(current)
     return plan
+
+
+LR_SWEEP_FACTOR = 3.0
+
+
+def rate_variants(name: str, spec: ModelSpec) -> dict[str, ModelSpec]:
+    """A network at its own learning rate, a third of it and three times it (the playbook: the learning rate is
+    a nuisance hyperparameter, re-optimized for each scientific change such as the network's size)."""
+    rate = spec.learning_rate
+    return {name: spec,
+            f"{name}-lr-{rate / LR_SWEEP_FACTOR:.3g}": replace(spec, learning_rate=rate / LR_SWEEP_FACTOR),
+            f"{name}-lr-{rate * LR_SWEEP_FACTOR:.3g}": replace(spec, learning_rate=rate * LR_SWEEP_FACTOR)}
+
+
+def rate_sweep(walk: Walk, story: Story, candidates: list[tuple[str, ModelSpec]],
+               sweep: bool) -> list[CandidateResult]:
+    """Each candidate network's result; with `sweep`, trained at three rates in one batch, each network at its
+    best rate (a tie to its own rate), the other rates recorded as beaten in the sweep. The step is then judged
+    against the incumbent by the noise margin like any other."""
+    if not sweep:
+        return walk.train(dict(candidates))
+    variants = [rate_variants(name, spec) for name, spec in candidates]
+    results = walk.train({name: spec for rates in variants for name, spec in rates.items()})
+    best = []
+    for rates in variants:
+        tried = [r for r in results if r.name in rates]
+        winner = select_winner(tried, walk.selection)
+        for other in tried:
+            if other is not winner:
+                story.decisions[other.name] = (f"learning-rate sweep of {next(iter(rates))}: {winner.name} "
+                                               f"({winner.spec.learning_rate:.3g}) scored better")
+        best.append(winner)
+    return best
 
 
 def train_longer(walk: Walk, story: Story, current: CandidateResult, max_epochs: int) -> CandidateResult:
@@ -323,9 +360,12 @@ def train_longer(walk: Walk, story: Story, current: CandidateResult, max_epochs:
 # --- regularization ---------------------------------------------------------------------------------------------
 
 def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[float],
-                        l2_factors: list[float], max_epochs: int | None = None) -> Plan:
-    """Regularize only what overfits or shows a real generalization gap: one rung of each kind (dropout, L2
-    weight decay, batch normalization), then the winning kind's stronger rungs while they beat the noise margin.
+                        l2_factors: list[float], max_epochs: int | None = None,
+                        augment: list[tuple[str, ModelSpec]] = ()) -> Plan:
+    """Regularize only what overfits or shows a real generalization gap: one rung of each kind (augmentation,
+    dropout, L2 weight decay, batch normalization), then the winning kind's stronger rungs while they beat the noise
+    margin. `augment`: the augmentation rungs (grids.augment_rungs), first for images (the course's first remedy:
+    more data), last for tables, whose Gaussian input noise is the weaker analogue.
     An underfitting or diverged base gets batch normalization alone (it helps a network train; dropout and
     weight decay would make an underfitting one worse). A good fit (no gap beyond noise: training.method.diagnosis) is
     left as it is."""
@@ -358,7 +398,7 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
             tell(f"good fit, validation within noise of training (gap {lag:+.4f}): nothing to cure, no "
                  f"variant trained{skipped}")
             return story.outcome(base)
-        ladders = regularization_ladders(base.spec, dropout_rates, l2_factors)
+        ladders = regularization_ladders(base.spec, dropout_rates, l2_factors, augment)
         if not any(ladders.values()):
             tell(f"overfitting, but no regularization stronger than the base's own is configured{skipped}")
             return story.outcome(base)
@@ -383,18 +423,23 @@ def regularization_plan(base_spec: ModelSpec, profile: str, dropout_rates: list[
     return plan
 
 
-def regularization_ladders(base: ModelSpec, dropout_rates: list[float],
-                           l2_factors: list[float]) -> dict[str, list[tuple[str, ModelSpec]]]:
+def regularization_ladders(base: ModelSpec, dropout_rates: list[float], l2_factors: list[float],
+                           augment: list[tuple[str, ModelSpec]] = ()) -> dict[str, list[tuple[str, ModelSpec]]]:
     """Each kind's rungs, weakest first, stronger than the base's own setting; none for a kind the base's family
-    does not declare."""
-    ladders = {
+    does not declare. Augmentation acts on the inputs, so every family takes it: its rungs (the base's network
+    with each strength) come first for images and last for tables."""
+    augment = [(name, replace(base, augment=spec.augment, augment_transforms=spec.augment_transforms))
+               for name, spec in augment if spec.augment > base.augment]
+    images = bool(augment) and augment[0][1].augment_transforms != ("noise",)
+    ladders = {**({"augment": augment} if images else {}),
         "dropout": [(f"dropout-{rate:g}", replace(base, dropout=rate))
                     for rate in sorted(set(dropout_rates)) if rate > base.dropout],
         "l2": [(f"l2-{factor:g}", replace(base, l2=factor)) for factor in sorted(set(l2_factors)) if factor > base.l2],
         "batchnorm": [] if base.batchnorm else [("batchnorm", replace(base, batchnorm=True))],
+        **({} if images else {"augment": augment}),
     }
     fam = family(base.family)
-    return {kind: rungs if fam.declares(kind) else [] for kind, rungs in ladders.items()}
+    return {kind: rungs if kind == "augment" or fam.declares(kind) else [] for kind, rungs in ladders.items()}
 
 
 # --- one round against the incoming winner (schedule, tuning) ----------------------------------------------------
@@ -460,7 +505,8 @@ def plan_capacity(base: ModelSpec, config: PipelineConfig) -> Plan:
     if config.capacity_units and family(base.family).declares("units"):
         # networks the user named: all of them, judged against the base's noise
         return one_round_plan(capacity_grid(base, config), "the configured networks against the base")
-    return capacity_plan(base, config.profile, epoch_cap(config.resolved_epochs, config.profile))
+    return capacity_plan(base, config.profile, epoch_cap(config.resolved_epochs, config.profile),
+                         config.capacity_lr_sweep)
 
 
 def plan_regularization(base: ModelSpec, config: PipelineConfig) -> Plan:
@@ -468,7 +514,7 @@ def plan_regularization(base: ModelSpec, config: PipelineConfig) -> Plan:
         return grid_plan(declared_only(regularization_grid(base, config), base))
     rates = config.dropout_rates or sorted({rate for rate, _ in REGULARIZATION[config.profile] if rate})
     return regularization_plan(base, config.profile, rates, config.l2_factors or WEIGHT_DECAY[config.profile],
-                               epoch_cap(config.resolved_epochs, config.profile))
+                               epoch_cap(config.resolved_epochs, config.profile), augment_rungs(base, config))
 
 
 def plan_schedule(base: ModelSpec, config: PipelineConfig) -> Plan:

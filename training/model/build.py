@@ -53,6 +53,44 @@ def train_steps(rows: int, spec) -> int:
     return -(-rows // spec.batch_size) * spec.epochs
 
 
+AUGMENT_SEED_OFFSET = 500  # the augmentation layers' seeds, apart from the blocks' (layer_seed's `layer`)
+
+
+def augmentation(x, spec: ModelSpec, seed: int | None):
+    """The spec's augmentation on the model's inputs: Keras' random preprocessing layers, which transform in
+    training only (`training=False` passes the rows through), so validation, evaluation and the served model see
+    them as they are. Images are augmented as 0-255 pixels, before the network scales them; a table's features
+    get Gaussian noise on their standardized values. In float32 under mixed precision too: image transforms
+    interpolate pixels."""
+    if not spec.augment:
+        return x
+    s = spec.augment
+    layers = {
+        "rotation": lambda k: keras.layers.RandomRotation(s / 4, seed=k, dtype="float32", name="augment_rotation"),
+        "translation": lambda k: keras.layers.RandomTranslation(s, s, seed=k, dtype="float32",
+                                                                name="augment_translation"),
+        "zoom": lambda k: keras.layers.RandomZoom((-s, s), seed=k, dtype="float32", name="augment_zoom"),
+        "contrast": lambda k: keras.layers.RandomContrast(s, value_range=(0, 255), seed=k, dtype="float32",
+                                                          name="augment_contrast"),
+        "flip": lambda k: keras.layers.RandomFlip("horizontal", seed=k, dtype="float32", name="augment_flip"),
+        "noise": lambda k: keras.layers.GaussianNoise(s, seed=k, dtype="float32", name="augment_noise"),
+    }
+    for i, transform in enumerate(spec.augment_transforms):
+        x = layers[transform](layer_seed(seed, AUGMENT_SEED_OFFSET + i))(x)
+    return x
+
+
+def check_augmentation(spec: ModelSpec, image: bool) -> None:
+    """Image transforms need images, noise a table's features: one ModelError naming the mismatch."""
+    if not spec.augment:
+        return
+    if image and "noise" in spec.augment_transforms:
+        raise ModelError("augment noise is for table rows; images take rotation, translation, zoom, contrast, flip")
+    if not image and "noise" not in spec.augment_transforms:
+        raise ModelError(f"augment {'+'.join(spec.augment_transforms)} transforms images, but the data are table "
+                         "rows; tables take noise")
+
+
 def batchnorm(name: str, momentum: float) -> keras.layers.BatchNormalization:
     return keras.layers.BatchNormalization(momentum=momentum, name=name)
 
@@ -158,6 +196,7 @@ def build_model(spec: ModelSpec, input_shape: int | tuple[int, ...], task: str, 
     standardized regression target rescaled to the target's units; compiled with the spec's optimizer.
     `steps`: the optimizer steps the run will take (train_steps), which sets batch normalization's momentum.
     A model with weight penalties also reports `data_loss`, its loss without them (what the diagnosis reads).
+    The spec's augmentation, if any, transforms the inputs in training only (augmentation).
 
     `input_shape`: the number of a table's features, or an image's (height, width, channels).
     For regression, `target_scale` is the train target's (mean, standard deviation): the network learns the
@@ -176,16 +215,18 @@ def build_model(spec: ModelSpec, input_shape: int | tuple[int, ...], task: str, 
     if task == "classification" and n_classes < 2:
         raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
     n_outputs = n_classes if task == "classification" else 1
+    check_augmentation(spec, image)
     inputs = keras.Input(shape=shape, name="images" if image else "features")
+    augmented = augmentation(inputs, spec, seed)
     if fam.build_function is None:
         momentum = batchnorm_momentum(steps)
-        x = (mlp_body if fam.name == "mlp" else cnn_body)(inputs, spec, seed, momentum)
+        x = (mlp_body if fam.name == "mlp" else cnn_body)(augmented, spec, seed, momentum)
         # float32 head: under mixed precision a float16 softmax loses the small probabilities.
         raw = keras.layers.Dense(n_outputs, activation="softmax" if task == "classification" else None,
                                  dtype="float32", name="output", kernel_initializer=kernel(seed, 0),
                                  kernel_regularizer=decay(spec.l2))(x)
     else:
-        raw = user_body(inputs, spec, fam, n_outputs, image)
+        raw = user_body(augmented, spec, fam, n_outputs, image)
         if task == "classification":
             raw = keras.layers.Activation("softmax", dtype="float32", name="output")(raw)
     if task == "classification":

@@ -21,9 +21,24 @@ SCHEDULE_VARIANTS: dict[str, dict] = {
 }
 
 
+# Augmentation (the course's "more data" remedy), active in training only: transforms of images, or Gaussian
+# noise on a table's standardized features. Flips are named only on purpose: a flipped digit or letter is another
+# symbol. training.model.build maps a strength to each transform's range.
+IMAGE_TRANSFORMS = ("rotation", "translation", "zoom", "contrast", "flip")
+TABLE_TRANSFORMS = ("noise",)
+DEFAULT_IMAGE_TRANSFORMS = ("rotation", "translation", "zoom", "contrast")
+
 # The loss without weight penalties, which a model with them records beside Keras' loss (training.model.build) and
 # the diagnosis reads (training.method.diagnosis); its validation twin is `val_` + it.
 DATA_LOSS = "data_loss"
+
+
+def data_metric(metric: str, reported) -> str:
+    """The key that holds `metric`'s values among the `reported` ones: for the loss (`loss`, `val_loss`), the loss
+    without weight penalties where the model reports it, so that a model is never chosen or diagnosed for a
+    penalty that shrinks as its weights do; any other metric as it is."""
+    twin = metric.replace("loss", DATA_LOSS) if metric.removeprefix("val_") == "loss" else metric
+    return twin if twin in reported else metric
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,11 @@ class ModelSpec:
     dropout: float = 0.0
     l2: float = 0.0
     batchnorm: bool = False
+    # Augmentation's strength (0: none) and its transforms, in training only; the served model sees the rows as
+    # they are. At strength s: rotations within +-90s degrees, shifts and zooms within +-s of the side, contrast
+    # within +-s; for tables, noise of standard deviation s on the standardized features.
+    augment: float = 0.0
+    augment_transforms: tuple[str, ...] = ()
     activation: str = "relu"
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
     learning_rate: float = 1e-3
@@ -60,6 +80,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         # Tuples may arrive as lists from JSON (Prefect parameters); normalise so specs hash and compare.
         object.__setattr__(self, "units", tuple(int(u) for u in self.units))
+        object.__setattr__(self, "augment_transforms", tuple(str(t) for t in self.augment_transforms))
         problems = []
         if not self.family:
             problems.append("family must name mlp, cnn or a build function")
@@ -69,6 +90,7 @@ class ModelSpec:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 <= self.l2 < 1.0:
             problems.append(f"l2 must be in [0, 1), got {self.l2}")
+        problems += augmentation_problems(self.augment, self.augment_transforms)
         if self.activation not in ACTIVATIONS:
             problems.append(f"activation {self.activation!r} is not one of {ACTIVATIONS}")
         if self.optimizer not in OPTIMIZERS:
@@ -93,6 +115,7 @@ class ModelSpec:
         values = asdict(self)
         values.pop("notes")
         values["units"] = "-".join(str(u) for u in self.units)
+        values["augment_transforms"] = "-".join(self.augment_transforms) or "none"
         values["layers"] = len(self.units)
         return values
 
@@ -106,6 +129,10 @@ class ModelSpec:
             parts.append(f"l2 {self.l2:g}")
         if self.batchnorm:
             parts.append("batchnorm")
+        if self.augment:
+            kind = ("input noise" if self.augment_transforms == TABLE_TRANSFORMS
+                    else "augment " + "+".join(self.augment_transforms))
+            parts.append(f"{kind} {self.augment:g}")
         return ", ".join(parts)
 
     def describe_schedule(self) -> list[str]:
@@ -124,3 +151,18 @@ class ModelSpec:
     def describe(self) -> str:
         return ", ".join([self.describe_network(), f"{self.optimizer} lr {self.learning_rate:g}",
                           *self.describe_schedule()])
+
+
+def augmentation_problems(strength: float, transforms: tuple[str, ...]) -> list[str]:
+    """What is wrong with an augmentation's strength and transforms (empty: nothing)."""
+    problems = []
+    if not 0.0 <= strength < 1.0:
+        problems.append(f"augment must be in [0, 1), got {strength}")
+    unknown = [t for t in transforms if t not in IMAGE_TRANSFORMS + TABLE_TRANSFORMS]
+    if unknown:
+        problems.append(f"augment_transforms {unknown} are not among {IMAGE_TRANSFORMS + TABLE_TRANSFORMS}")
+    elif set(transforms) & set(TABLE_TRANSFORMS) and set(transforms) & set(IMAGE_TRANSFORMS):
+        problems.append(f"augment_transforms {list(transforms)} mix image transforms with a table's noise")
+    if strength and not transforms:
+        problems.append(f"augment {strength} needs augment_transforms to say what it does")
+    return problems

@@ -99,3 +99,15 @@ def test_the_quick_cnns_batch_normalization_is_judged_on_settled_statistics():
     trained = normalized.history["accuracy"][-1]
     assert normalized.score > 0.85 and abs(normalized.score - trained) < 0.05, (normalized.score, trained)
     assert normalized.score >= plain.score - 0.03, (normalized.score, plain.score)
+
+
+def test_selected_on_the_loss_a_penalized_model_is_scored_and_diagnosed_on_its_data_loss():
+    split = small_split()
+    loss = Selection("val_loss", "min")
+    result = fit(ModelSpec(units=(8,), l2=0.03, epochs=3, batch_size=16), split, loss, seed=1)
+    # Keras' val_loss adds the penalty; the score is the rows' own loss, which the per-row values average.
+    assert result.score == result.val_scores["val_data_loss"] < result.val_scores["val_loss"]
+    assert result.score == pytest.approx(float(np.mean(result.val_rows)), rel=1e-4)
+    assert result.diagnosis.best_score == pytest.approx(min(result.history["val_data_loss"]))
+    plain = fit(ModelSpec(units=(8,), epochs=3, batch_size=16), split, loss, seed=1)
+    assert plain.score == plain.val_scores["val_loss"]

@@ -18,7 +18,12 @@ BASE_SPEC = ModelSpec(units=(128, 64), epochs=30, batch_size=32)
 
 
 def test_baseline_follows_the_profile():
-    assert baseline_spec(PipelineConfig(profile="quick")) == ModelSpec(units=(128, 64), epochs=3, batch_size=64)
+    assert baseline_spec(PipelineConfig(profile="quick")) == ModelSpec(units=(128, 64), epochs=3, batch_size=64,
+                                                                       augment_transforms=("noise",))
+    # The run's augmentation transforms travel with the base at strength 0: off until a rung sets a strength.
+    images = baseline_spec(PipelineConfig(data="digits-images"))
+    assert (images.augment, images.augment_transforms) == (0.0, ("rotation", "translation", "zoom", "contrast"))
+    assert baseline_spec(PipelineConfig(augment=["none"])).augment_transforms == ()
 
 
 def test_capacity_grid_standard_is_exact_and_spans_the_base():
@@ -44,6 +49,13 @@ def test_regularization_grid_standard():
         "dropout-0.5": (0.5, False, 0.0), "batchnorm": (0.0, True, 0.0), "dropout-0.3+batchnorm": (0.3, True, 0.0),
         "l2-0.001": (0.0, False, 1e-3), "l2-0.01": (0.0, False, 1e-2), "l2-0.03": (0.0, False, 3e-2)}
     assert all(s.units == BASE_SPEC.units for s in grid.values())
+    # With the run's transforms on the base, the augmentation rungs join: one per strength of the profile.
+    grid = regularization_grid(replace(BASE_SPEC, augment_transforms=("noise",)), PipelineConfig())
+    assert {name: s.augment for name, s in grid.items() if s.augment} == {"noise-0.1": 0.1, "noise-0.2": 0.2,
+                                                                         "noise-0.3": 0.3}
+    flip = PipelineConfig(data="digits-images", augment=["rotation", "flip"], augment_strengths=[0.15])
+    grid = regularization_grid(baseline_spec(flip), flip)
+    assert grid["augment-0.15"].augment_transforms == ("rotation", "flip")
 
 
 def test_regularization_grid_override():
@@ -88,3 +100,19 @@ def test_tuning_retrains_the_best_trial_only_when_it_is_not_the_base():
     best = replace(BASE_SPEC, learning_rate=0.01, epochs=3)  # a trial's budget, not the full epochs
     assert tuning_grid(BASE_SPEC, best) == {BASE: BASE_SPEC, "best-trial": replace(best, epochs=BASE_SPEC.epochs)}
     assert tuning_grid(BASE_SPEC, replace(BASE_SPEC, epochs=3)) == {BASE: BASE_SPEC}
+
+
+def test_augmentation_is_configured_for_the_datas_kind():
+    assert PipelineConfig().augment_transforms == ("noise",)
+    assert PipelineConfig(data="digits-images").augment_transforms == ("rotation", "translation", "zoom", "contrast")
+    assert PipelineConfig(data="digits-images", augment=["flip", "zoom", "flip"]).augment_transforms == ("flip", "zoom")
+    with pytest.raises(ValueError, match=r"augment \['rotation'\] does not apply to table rows of data 'digits'"):
+        PipelineConfig(augment=["rotation"])
+    with pytest.raises(ValueError, match=r"augment \['noise'\] does not apply to images"):
+        PipelineConfig(data="digits-images", augment=["noise"])
+    with pytest.raises(ValueError, match="unknown augment transform.*'shear'"):
+        PipelineConfig(augment=["shear"])
+    with pytest.raises(ValueError, match="none means no augmentation, alone"):
+        PipelineConfig(augment=["none", "noise"])
+    with pytest.raises(ValueError, match="augment_strengths must be strengths in"):
+        PipelineConfig(augment_strengths=[1.5])

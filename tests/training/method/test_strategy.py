@@ -146,6 +146,58 @@ def test_regularization_acts_only_on_something_to_cure():
                                               "not kept")
 
 
+def test_augmentation_is_the_first_rung_for_images_and_the_last_for_tables():
+    rates, factors = [0.2, 0.3], [1e-3]
+    images = replace(BASE, family="cnn", units=(16, 32), augment_transforms=("rotation", "zoom"))
+    rungs = [(f"augment-{s:g}", replace(images, augment=s)) for s in (0.1, 0.2, 0.3)]
+    over = result("base", images, 0.90, regime="overfitting", lag=0.08, se=0.01)
+    scores = {"augment-0.1": 0.94, "dropout-0.2": 0.92, "l2-0.001": 0.90, "batchnorm": 0.91, "augment-0.2": 0.96,
+              "augment-0.3": 0.955}
+    outcome, batches = drive(regularization_plan(images, "standard", rates, factors, augment=rungs), ACC,
+                             lambda name, spec: result(name, spec, scores[name]), over)
+    assert batches == [["augment-0.1", "dropout-0.2", "l2-0.001", "batchnorm"], ["augment-0.2"], ["augment-0.3"]]
+    assert outcome.winner == "augment-0.2"
+    assert outcome.story.endswith("winner augment-0.2 (filters 16-32, augment rotation+zoom 0.2, 30 epochs), "
+                                  "+0.0600 over the incoming base")
+    # The quick profile's two first rungs on images: augmentation and dropout.
+    outcome, batches = drive(regularization_plan(images, "quick", rates, [], augment=rungs[:1]), ACC,
+                             lambda name, spec: result(name, spec, 0.90), over)
+    assert batches[0] == ["augment-0.1", "dropout-0.2"]
+    # Tables: Gaussian input noise after the other kinds; an underfitting base never gets it.
+    table = replace(BASE, augment_transforms=("noise",))
+    noise = [("noise-0.1", replace(table, augment=0.1))]
+    over = result("base", table, 0.90, regime="overfitting", lag=0.08, se=0.01)
+    _, batches = drive(regularization_plan(table, "standard", rates, factors, augment=noise), ACC,
+                       lambda name, spec: result(name, spec, 0.90), over)
+    assert batches == [["dropout-0.2", "l2-0.001", "batchnorm", "noise-0.1"]]
+    under = result("base", table, 0.80, regime="underfitting")
+    _, batches = drive(regularization_plan(table, "standard", rates, factors, augment=noise), ACC,
+                       lambda name, spec: result(name, spec, 0.79), under)
+    assert batches == [["batchnorm"]]
+
+
+def test_each_capacity_step_can_retune_the_learning_rate_and_is_judged_at_its_best_rate():
+    under = result("base", BASE, 0.80, regime="underfitting", se=0.01)
+    scores = {"units-256-128": 0.81, "units-256-128-lr-0.000333": 0.78, "units-256-128-lr-0.003": 0.86,
+              "units-512-256-lr-0.003": 0.86, "units-512-256": 0.84, "units-512-256-lr-0.009": 0.85}
+    outcome, batches = drive(capacity_plan(BASE, "standard", lr_sweep=True), ACC,
+                             lambda name, spec: result(name, spec, scores.get(name, 0.5), regime="underfitting"),
+                             under)
+    assert batches[0] == ["units-256-128", "units-256-128-lr-0.000333", "units-256-128-lr-0.003"]
+    # The wider network at 3x the rate beats the base; the next step sweeps around that rate and is within noise.
+    assert batches[1] == ["units-512-256", "units-512-256-lr-0.001", "units-512-256-lr-0.009"]
+    assert outcome.winner == "units-256-128-lr-0.003"
+    assert outcome.decisions["units-256-128"] == ("learning-rate sweep of units-256-128: units-256-128-lr-0.003 "
+                                                  "(0.003) scored better")
+    assert "wider units-256-128-lr-0.003 0.8600 (+0.0600 > noise" in outcome.story
+    # Off (the quick and standard profiles' default): one training per step, as before.
+    _, batches = drive(capacity_plan(BASE, "standard"), ACC,
+                       lambda name, spec: result(name, spec, 0.80, regime="underfitting"), under)
+    assert batches[0] == ["units-256-128"]
+    assert PipelineConfig(profile="full").capacity_lr_sweep and not PipelineConfig().capacity_lr_sweep
+    assert PipelineConfig(lr_sweep="on").capacity_lr_sweep
+
+
 def test_a_gain_inside_the_noise_margin_is_not_accepted():
     grid = {"base": BASE, "step": replace(BASE, schedule="step")}
     base = result("base", BASE, 0.950, se=0.012)

@@ -71,6 +71,18 @@ def test_an_overfitting_network_is_shrunk_and_regularized(few_digits):
     assert list(next_step(capacity_plan(base, "quick"), [results["base"]], ACC).batch) == ["units-128-64"]
 
 
+def test_an_overfitting_image_network_is_offered_augmentation_first():
+    images = make_split(load_dataset("digits-images", None, "auto"), (0.15, 0.35, 0.5), seed=42)
+    base = ModelSpec(family="cnn", units=(32, 64), epochs=30, batch_size=32,
+                     augment_transforms=("rotation", "translation", "zoom", "contrast"))
+    rungs = [("augment-0.1", replace(base, augment=0.1))]
+    outcome, batches, results = drive(regularization_plan(base, "quick", [0.3], [], augment=rungs), images)
+    assert results["base"].diagnosis.regime == "overfitting"
+    assert batches[:2] == [["base"], ["augment-0.1", "dropout-0.3"]]
+    assert outcome.decisions["augment-0.1"].startswith("against base: ")
+    assert "augment-0.1 " in outcome.story  # its score and the reason it was kept or not
+
+
 def test_a_still_improving_network_trains_longer(digits):
     base = ModelSpec(units=(32,), epochs=6, batch_size=64, learning_rate=3e-4)
 

@@ -72,7 +72,8 @@ def test_optimizers():
 @pytest.mark.parametrize("fields, message", [
     ({"units": ()}, "units"), ({"dropout": 1.0}, "dropout"), ({"optimizer": "lbfgs"}, "optimizer"),
     ({"learning_rate": 0}, "learning_rate"), ({"schedule": "step", "reduce_on_plateau": True}, "reduce_on_plateau"),
-    ({"l2": -0.1}, "l2 must be"),
+    ({"l2": -0.1}, "l2 must be"), ({"augment": 0.1}, "needs augment_transforms"),
+    ({"augment_transforms": ("shear",)}, "not among"), ({"augment_transforms": ("noise", "zoom")}, "mix"),
 ])
 def test_invalid_specs(fields, message):
     with pytest.raises(ValueError, match=message):
@@ -142,3 +143,37 @@ def test_a_model_with_weight_penalties_records_the_data_loss_beside_keras_loss()
     assert history["val_loss"][0] > history["val_data_loss"][0] + 1e-3
     plain = build_model(ModelSpec(units=(8,), epochs=1), 4, "classification", 2)
     assert "val_data_loss" not in plain.fit(x, y, validation_data=(x, y), epochs=1, verbose=0).history
+
+
+def test_augmentation_transforms_in_training_only_and_the_saved_model_serves_rows_as_they_are(tmp_path):
+    from dataclasses import replace
+
+    import keras
+    import numpy as np
+
+    from training.model.families import ModelError
+
+    images = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 1)).astype("float32")
+    spec = ModelSpec(family="cnn", units=(8, 16), augment=0.2,
+                     augment_transforms=("rotation", "translation", "zoom", "contrast"))
+    model = build_model(spec, (8, 8, 1), "classification", 10, seed=3)
+    kinds = layer_kinds(model)
+    assert kinds[:5] == ["RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "Rescaling"]
+    assert "RandomFlip" not in kinds  # flips only when named
+    augmenting = keras.Model(model.inputs[0], model.get_layer("augment_contrast").output)
+    assert np.array_equal(augmenting(images, training=False), images)
+    assert not np.allclose(augmenting(images, training=True), images)
+    # The served model: the same answers as the network without its augmentation layers, after saving and loading.
+    plain = build_model(ModelSpec(family="cnn", units=(8, 16)), (8, 8, 1), "classification", 10, seed=3)
+    plain.set_weights(model.get_weights())
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True, compile=False)
+    assert np.allclose(loaded.predict(images, verbose=0), plain.predict(images, verbose=0), atol=1e-6)
+    # Tables: Gaussian noise on the standardized features, the same way; a kind that does not fit is refused.
+    noisy = build_model(ModelSpec(augment=0.3, augment_transforms=("noise",)), 5, "classification", 3)
+    assert layer_kinds(noisy)[0] == "GaussianNoise"
+    with pytest.raises(ModelError, match="transforms images, but the data are table rows"):
+        build_model(replace(spec, family="mlp"), 64, "classification", 10)
+    with pytest.raises(ModelError, match="noise is for table rows"):
+        build_model(ModelSpec(family="cnn", augment=0.1, augment_transforms=("noise",)), (8, 8, 1),
+                    "classification", 10)
