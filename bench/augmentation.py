@@ -57,15 +57,12 @@ def write_folder(root: Path, per_class: int, side: int) -> Path:
 
 
 def candidate(name, spec, fitted, split):
+    """The stage's record of a fit, and the fitted model's accuracy on the test rows."""
     from training.method.fit import inputs
     from training.method.selection import CandidateResult
 
     test = fitted.model.evaluate(**inputs(split.x_test, split.y_test, 256), verbose=0, return_dict=True)
-    result = CandidateResult(name=name, spec=spec, run_id=name, model_uri="", score=fitted.score,
-                             val_scores=fitted.val_scores, diagnosis=fitted.diagnosis, fit_seconds=fitted.fit_seconds,
-                             param_count=fitted.param_count, epochs_run=fitted.epochs_run, score_se=fitted.score_se,
-                             val_rows=list(fitted.val_rows), history=fitted.history)
-    return result, float(test["accuracy"])
+    return CandidateResult.of_fit(name, spec, name, "", fitted), float(test["accuracy"])
 
 
 def run(case: Case, seed: int, data: str) -> dict:

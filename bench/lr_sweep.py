@@ -41,10 +41,7 @@ def run(data: str, seed: int, sweep: bool) -> dict:
             f = fit(spec, split, selection, seed=seed)
             evaluated = f.model.evaluate(**inputs(split.x_test, split.y_test, 256), verbose=0, return_dict=True)
             tests[name] = float(evaluated[test_metric])
-            results.append(CandidateResult(
-                name=name, spec=spec, run_id=name, model_uri="", score=f.score, val_scores=f.val_scores,
-                diagnosis=f.diagnosis, fit_seconds=f.fit_seconds, param_count=f.param_count, epochs_run=f.epochs_run,
-                score_se=f.score_se, val_rows=list(f.val_rows), history=f.history))
+            results.append(CandidateResult.of_fit(name, spec, name, "", f))
     winner = next(r for r in results if r.name == step.outcome.winner)
     return {"data": data, "seed": seed, "sweep": sweep, "metric": selection.metric,
             "regime": results[0].diagnosis.regime,

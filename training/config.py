@@ -41,7 +41,8 @@ TaskName = Literal["auto", "classification", "regression"]
 ProfileName = Literal["quick", "standard", "full"]
 Direction = Literal["max", "min"]
 TunerName = Literal["hyperband", "random", "bayesian"]
-MixedPrecision = Literal["auto", "on", "off"]  # also the capacity stage's learning-rate sweep
+Switch = Literal["auto", "on", "off"]  # auto: as the profile or the machine says
+MixedPrecision = Switch
 # How stages choose candidates: the course's loop read from each winner's diagnosis, or fixed grids.
 StrategyName = Literal["adaptive", "grid"]
 # Where a stage's candidates train: threads of the flow's process, or the worker processes of a Dask cluster.
@@ -201,7 +202,7 @@ class PipelineConfig(BaseModel):
         None, description="The augmentation rung's strengths, each in (0, 1): at s, rotations within +-90s degrees, "
                           "shifts and zooms within +-s of the side, contrast within +-s, table noise of standard "
                           "deviation s; default per profile.", json_schema_extra={"metavar": "S"})
-    lr_sweep: MixedPrecision = Field(
+    lr_sweep: Switch = Field(
         "auto", description="Each capacity step's network also trained at a third and three times the incumbent's "
                             "learning rate, and judged at its best (a network of another size may want another "
                             "rate; triples the stage's trainings): on, off, or auto (on for the full profile).")

@@ -102,7 +102,7 @@ def augment_rungs(base: ModelSpec, config: PipelineConfig) -> list[tuple[str, Mo
     if not transforms:
         return []
     strengths = config.augment_strengths or AUGMENT_STRENGTHS[config.profile]
-    return [(augment_name(s, transforms), replace(base, augment=s, augment_transforms=transforms))
+    return [(augment_name(s, transforms), replace(base, augment=s))
             for s in sorted(set(strengths)) if s > base.augment]
 
 

@@ -428,8 +428,7 @@ def regularization_ladders(base: ModelSpec, dropout_rates: list[float], l2_facto
     """Each kind's rungs, weakest first, stronger than the base's own setting; none for a kind the base's family
     does not declare. Augmentation acts on the inputs, so every family takes it: its rungs (the base's network
     with each strength) come first for images and last for tables."""
-    augment = [(name, replace(base, augment=spec.augment, augment_transforms=spec.augment_transforms))
-               for name, spec in augment if spec.augment > base.augment]
+    augment = [(name, replace(base, augment=spec.augment)) for name, spec in augment if spec.augment > base.augment]
     images = bool(augment) and augment[0][1].augment_transforms != ("noise",)
     ladders = {**({"augment": augment} if images else {}),
         "dropout": [(f"dropout-{rate:g}", replace(base, dropout=rate))
