@@ -145,3 +145,50 @@ def test_the_image_size_option_resizes_every_image(folder):
 
     split = prepare_data.fn(PipelineConfig(data=str(folder), image_size=[4, 5])).split
     assert split.input_shape == (4, 5, 1)
+
+
+def test_a_cnn_with_augmentation_layers_registers_and_serves_images_as_they_are_in_a_virtualenv(folder, tmp_path):
+    """The augmentation rung's network as the registry gets it: logged as the served pyfunc, registered, and
+    predicted by `mlflow models predict` in a fresh virtualenv (uv) built from its own requirements. The random
+    layers act in training only, so it answers as the same weights without them."""
+    from flows.tasks import prepare_data
+    from training.config import PipelineConfig
+    from training.model.build import build_model
+    from training.model.spec import ModelSpec
+    from training.serving.predict import predict_frame
+    from training.tracking.models import log_serving_model
+    from training.tracking.runs import Tracker
+
+    split = prepare_data.fn(PipelineConfig(data=str(folder))).split
+    classes = len(split.preprocessor.classes)
+    spec = ModelSpec(family="cnn", units=(8, 16), augment=0.3,
+                     augment_transforms=("rotation", "translation", "zoom", "contrast", "flip"))
+    augmented = build_model(spec, split.input_shape, "classification", classes, seed=5)
+    assert [layer.name for layer in augmented.layers if layer.name.startswith("augment_")]
+    plain = build_model(ModelSpec(family="cnn", units=(8, 16)), split.input_shape, "classification", classes, seed=5)
+    plain.set_weights(augmented.get_weights())
+    rows = next(split.test_inputs(rows=4))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri, "augmented-serving")
+    with tracker.run("promotion") as run_id:
+        serving_uri = log_serving_model(tracker, run_id, augmented, split.preprocessor, rows)
+    client = mlflow.MlflowClient(uri)
+    client.create_registered_model("augmented-cnn")
+    version = client.create_model_version("augmented-cnn", serving_uri, run_id)
+    (tmp_path / "rows.json").write_text(json.dumps({"dataframe_records": rows.to_dict(orient="records")}))
+    bin_dir = os.path.dirname(sys.executable)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment.update(MLFLOW_TRACKING_URI=uri, PATH=bin_dir + os.pathsep + os.environ["PATH"])
+    done = subprocess.run(
+        [os.path.join(bin_dir, "mlflow"), "models", "predict", "-m", f"models:/augmented-cnn/{version.version}",
+         "-i", str(tmp_path / "rows.json"), "-t", "json", "-o", str(tmp_path / "out.json"), "--env-manager", "uv"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "virtualenv_envs/mlflow-" in done.stderr, done.stderr[-3000:]
+    served = pd.DataFrame(json.loads((tmp_path / "out.json").read_text())["predictions"])
+    expected = predict_frame(plain, split.preprocessor, rows)
+    probabilities = [c for c in served.columns if c.startswith("proba_")]
+    assert len(probabilities) == classes
+    np.testing.assert_allclose(served[probabilities].to_numpy(float), expected[probabilities].to_numpy(float),
+                               atol=1e-5)
+    assert served["prediction"].tolist() == expected["prediction"].tolist()
