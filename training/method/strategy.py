@@ -48,6 +48,7 @@ from training.model.families import family
 from training.model.spec import ModelSpec
 
 MAX_WIDTH = 1024
+DEFAULT_LEARNING_RATE = ModelSpec().learning_rate  # every base starts at it; a story names a rate only off it
 MIN_WIDTH = 8
 MAX_LAYERS = 5
 
@@ -205,8 +206,10 @@ class Story:
 
 
 def describe_short(spec: ModelSpec) -> str:
-    """What the steps change: the network, its epochs, and its schedule once the schedule stage chose one."""
-    return ", ".join([spec.describe_network(), f"{spec.epochs} epochs", *spec.describe_schedule()])
+    """What the steps change: the network, its learning rate where a step moved it from the default (a capacity
+    step's rate sweep, a tuned rate), its epochs, and its schedule once the schedule stage chose one."""
+    rate = [f"lr {spec.learning_rate:.3g}"] if spec.learning_rate != DEFAULT_LEARNING_RATE else []
+    return ", ".join([spec.describe_network(), *rate, f"{spec.epochs} epochs", *spec.describe_schedule()])
 
 
 # --- capacity ---------------------------------------------------------------------------------------------------

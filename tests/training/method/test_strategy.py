@@ -190,6 +190,8 @@ def test_each_capacity_step_can_retune_the_learning_rate_and_is_judged_at_its_be
     assert outcome.decisions["units-256-128"] == ("learning-rate sweep of units-256-128: units-256-128-lr-0.003 "
                                                   "(0.003) scored better")
     assert "wider units-256-128-lr-0.003 0.8600 (+0.0600 > noise" in outcome.story
+    # The winner's short description names the rate the sweep moved it to (the default rate goes unsaid).
+    assert "winner units-256-128-lr-0.003 (units 256-128, lr 0.003, " in outcome.story
     # Off (the quick and standard profiles' default): one training per step, as before.
     _, batches = drive(capacity_plan(BASE, "standard"), ACC,
                        lambda name, spec: result(name, spec, 0.80, regime="underfitting"), under)
